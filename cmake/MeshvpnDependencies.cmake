@@ -1,0 +1,15 @@
+# Finds the Debian packages meshvpn builds on (see cmake/debian-packages.txt).
+# Nothing is downloaded at build time.
+find_package(OpenSSL 3.0 REQUIRED)
+find_package(absl REQUIRED)
+find_package(LibUV REQUIRED)
+find_package(Threads REQUIRED)
+if(MESHVPN_BUILD_TESTS)
+  find_package(Catch2 2.13 REQUIRED)
+endif()
+if(MESHVPN_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()
+if(MESHVPN_BUILD_TESTS)
+  include("${Catch2_DIR}/Catch.cmake")
+endif()
