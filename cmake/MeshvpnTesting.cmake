@@ -15,7 +15,7 @@ function(meshvpn_add_unit_test)
 endfunction()
 
 # meshvpn_add_fuzzer(NAME ip_parser SOURCES ip_parser_fuzzer.cc DEPS meshvpn::tun)
-# The target's seed corpus lives in test/fuzz/corpus/<NAME>/.
+# The target's seed corpus lives beside it, in corpus/.
 # Every build links the target with replay_main.cc and registers ctest fuzz_replay.<NAME> (label
 # fuzz), which runs each corpus file once; with MESHVPN_FUZZ it links libFuzzer instead and adds
 # fuzz_run.<NAME> (label fuzz-run), which mutates the corpus for MESHVPN_FUZZ_SECONDS.
@@ -23,7 +23,7 @@ set(MESHVPN_FUZZ_SECONDS 20 CACHE STRING "Seconds each fuzz_run.* ctest fuzzes f
 function(meshvpn_add_fuzzer)
   cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS" ${ARGN})
   set(target fuzz_${ARG_NAME})
-  set(corpus "${CMAKE_CURRENT_SOURCE_DIR}/corpus/${ARG_NAME}")
+  set(corpus "${CMAKE_CURRENT_SOURCE_DIR}/corpus")
   if(NOT IS_DIRECTORY "${corpus}")
     message(FATAL_ERROR "fuzz target ${ARG_NAME} has no seed corpus at ${corpus}")
   endif()
