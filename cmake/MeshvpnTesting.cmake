@@ -35,7 +35,7 @@ function(meshvpn_add_fuzzer)
     set(work "${CMAKE_CURRENT_BINARY_DIR}/fuzz_work/${ARG_NAME}")
     add_test(NAME fuzz_run.${ARG_NAME}
       COMMAND ${CMAKE_COMMAND} -E env ASAN_OPTIONS=detect_leaks=1
-        ${target} -max_total_time=${MESHVPN_FUZZ_SECONDS} -timeout=10 -rss_limit_mb=2048
+        $<TARGET_FILE:${target}> -max_total_time=${MESHVPN_FUZZ_SECONDS} -timeout=10 -rss_limit_mb=2048
         -artifact_prefix=${work}/ "${work}/corpus" "${corpus}")
     set_tests_properties(fuzz_run.${ARG_NAME} PROPERTIES LABELS "fuzz-run;${ARG_NAME}"
       FIXTURES_REQUIRED fuzz_work_${ARG_NAME})
