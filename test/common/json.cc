@@ -288,12 +288,12 @@ class Parser {
           out.push_back('\t');
           break;
         case 'u': {
-          uint32_t cp;
+          uint32_t cp = 0;
           if (absl::Status s = ParseHex4(cp); !s.ok()) return s;
           if (cp >= 0xDC00 && cp <= 0xDFFF) return Error("unpaired low surrogate in \\u escape");
           if (cp >= 0xD800 && cp <= 0xDBFF) {
             if (!ConsumeLiteral("\\u")) return Error("unpaired high surrogate in \\u escape");
-            uint32_t low;
+            uint32_t low = 0;
             if (absl::Status s = ParseHex4(low); !s.ok()) return s;
             if (low < 0xDC00 || low > 0xDFFF) return Error("invalid low surrogate in \\u escape");
             cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
