@@ -10,8 +10,16 @@ function(meshvpn_add_unit_test)
   target_precompile_headers(${target} PRIVATE <catch2/catch.hpp>)
   catch_discover_tests(${target}
     TEST_PREFIX "${ARG_NAME}."
-    PROPERTIES LABELS "unit;${ARG_NAME};${ARG_LABELS}"
     WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}")
+  # catch_discover_tests flattens list-valued PROPERTIES (LABELS "unit;x" would set only "unit"),
+  # so the labels are applied by a second test-include script that runs after its list is loaded.
+  set(labels unit ${ARG_NAME} ${ARG_LABELS})
+  set(label_script "${CMAKE_CURRENT_BINARY_DIR}/${target}_labels.cmake")
+  file(WRITE "${label_script}"
+    "if(DEFINED ${target}_TESTS)\n"
+    "  set_tests_properties(\${${target}_TESTS} PROPERTIES LABELS \"${labels}\")\n"
+    "endif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${label_script}")
 endfunction()
 
 # meshvpn_add_fuzzer(NAME ip_parser SOURCES ip_parser_fuzzer.cc DEPS meshvpn::tun)
