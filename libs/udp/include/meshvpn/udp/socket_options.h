@@ -1,0 +1,58 @@
+// How a UDP socket is set up (address, dual-stack, buffer sizes, batch size, send queue bound) and
+// what the kernel granted.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "meshvpn/base/clock.h"
+#include "meshvpn/base/log.h"
+#include "meshvpn/udp/endpoint.h"
+#include "meshvpn/udp/messages.h"
+
+namespace meshvpn::udp {
+
+struct UdpSocketOptions {
+  // Where to bind. The default, [::]:0, takes any free port on every address of both families.
+  Endpoint bind = Endpoint::Any(AddressFamily::kIpv6, 0);
+  // For an IPv6 bind: also serve IPv4 (IPV6_V6ONLY off); IPv4 peers appear as IPv4 Endpoints.
+  bool dual_stack = true;
+  // If the host has no IPv6 (socket(AF_INET6) fails), bind the IPv4 wildcard instead of failing.
+  // Applies to the [::] wildcard only.
+  bool fall_back_to_ipv4 = true;
+
+  // SO_RCVBUF / SO_SNDBUF requests in bytes; 0 keeps the kernel default. When the kernel caps a
+  // request (net.core.rmem_max / wmem_max) and the process may (CAP_NET_ADMIN), the socket retries
+  // with SO_RCVBUFFORCE / SO_SNDBUFFORCE. What was granted is in UdpSocket::buffer_sizes().
+  int receive_buffer_bytes = 0;
+  int send_buffer_bytes = 0;
+
+  // Datagrams per recvmmsg/sendmmsg call, 1..kMaxBatch. 1 uses recvmsg/sendmsg, one system call
+  // per datagram (the unbatched baseline the benchmark compares against).
+  size_t batch_size = kMaxBatch;
+  // recvmmsg calls per readiness event before yielding to other handles on the loop.
+  size_t max_reads_per_wakeup = 8;
+  // Datagrams Send() keeps while the socket buffer is full; beyond it they are dropped.
+  size_t send_queue_limit = kDefaultSendQueueLimit;
+
+  // The clock peer tracking reads (once per batch). Null: the real monotonic clock.
+  const Clock* clock = nullptr;
+  // Setup and error lines only; nothing is logged per packet.
+  Logger logger;
+};
+
+// Socket buffer sizes as getsockopt reports them after setup. Linux doubles what is asked (half
+// is for its own bookkeeping) and caps plain requests at net.core.{r,w}mem_max.
+struct SocketBufferSizes {
+  int receive_requested = 0;
+  int receive_granted = 0;
+  bool receive_forced = false;  // SO_RCVBUFFORCE was needed and worked
+  int send_requested = 0;
+  int send_granted = 0;
+  bool send_forced = false;
+};
+
+// One line for logs and tools: "receive 425984 bytes (asked 4194304, forced), send 212992 bytes".
+std::string ToString(const SocketBufferSizes& sizes);
+
+}  // namespace meshvpn::udp
