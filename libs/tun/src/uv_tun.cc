@@ -1,0 +1,188 @@
+#include "meshvpn/tun/uv_tun.h"
+
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_format.h"
+#include "meshvpn/base/errno_status.h"
+#include "meshvpn/base/uv_status.h"
+
+namespace meshvpn::tun {
+
+absl::StatusOr<std::unique_ptr<UvTunDriver>> UvTunDriver::Create(uv_loop_t* loop, int fd,
+                                                                 PacketPool* pool,
+                                                                 TunPacketHandler* handler,
+                                                                 UvTunOptions options) {
+  if (pool == nullptr || handler == nullptr) {
+    return absl::InvalidArgumentError("tun: driver needs a packet pool and a handler");
+  }
+  if (options.max_batch == 0 || options.max_batch > kMaxBatch) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("tun: max_batch %d is outside 1..%d", options.max_batch, kMaxBatch));
+  }
+  std::unique_ptr<UvTunDriver> driver(new UvTunDriver(fd, pool, handler, options.max_batch));
+  // uv_poll_init also puts the descriptor in non-blocking mode.
+  auto poll = UvPoll::Create(loop, uv_poll_init, fd);
+  if (!poll.ok()) {
+    return absl::Status(poll.status().code(), absl::StrFormat("tun: watch descriptor %d: %s", fd,
+                                                              poll.status().message()));
+  }
+  driver->poll_ = std::move(*poll);
+  driver->poll_.set_owner(driver.get());
+  return driver;
+}
+
+UvTunDriver::UvTunDriver(int fd, PacketPool* pool, TunPacketHandler* handler, size_t max_batch)
+    : fd_(fd),
+      pool_(pool),
+      handler_(handler),
+      max_batch_(max_batch),
+      batch_(max_batch, nullptr),
+      scratch_(new uint8_t[pool->buffer_capacity()]),
+      scratch_size_(pool->buffer_capacity()) {}
+
+UvTunDriver::~UvTunDriver() { Stop(); }
+
+absl::Status UvTunDriver::Start() {
+  if (reading_) return absl::OkStatus();
+  if (int rc = uv_poll_start(poll_.get(), UV_READABLE, &UvTunDriver::OnPoll); rc < 0) {
+    return UvToStatus(rc, "tun: start reading");
+  }
+  reading_ = true;
+  return absl::OkStatus();
+}
+
+void UvTunDriver::Stop() {
+  if (!reading_) return;
+  uv_poll_stop(poll_.get());
+  reading_ = false;
+}
+
+void UvTunDriver::OnPoll(uv_poll_t* handle, int status, int events) {
+  auto* self = static_cast<UvTunDriver*>(handle->data);
+  if (self == nullptr) return;
+  if (status < 0) {
+    self->Fail(UvToStatus(status, "tun: poll"));
+    return;
+  }
+  if (events & UV_READABLE) self->OnReadable();
+}
+
+void UvTunDriver::OnReadable() {
+  size_t count = 0;
+  // At most max_batch_ packets per wake-up, so one busy device cannot starve the loop.
+  for (size_t reads = 0; reads < max_batch_ && reading_; ++reads) {
+    PacketBuffer* buffer = pool_->Acquire();
+    if (buffer == nullptr && count > 0) {
+      // The pool is smaller than a batch: hand over what we have, which frees buffers.
+      Deliver(count);
+      count = 0;
+      buffer = pool_->Acquire();
+    }
+    if (buffer == nullptr) {
+      // Every buffer is held elsewhere (queued by the handler). Reading into scratch and
+      // dropping keeps the level-triggered poll from spinning and the kernel queue moving.
+      if (!DrainOne()) break;
+      continue;
+    }
+    // One spare byte after the buffer: a TUN read truncates silently, so a packet that spills
+    // into it was larger than the buffer.
+    const MutableByteSpan space = buffer->writable();
+    iovec parts[2] = {{space.data(), space.size()}, {scratch_.get(), 1}};
+    const ssize_t n = ::readv(fd_, parts, 2);
+    if (n < 0) {
+      const int error = errno;
+      pool_->Release(buffer);
+      if (error == EAGAIN || error == EWOULDBLOCK) break;
+      if (error == EINTR) continue;
+      if (error == EFAULT || error == EMSGSIZE) {
+        stats_.CountDrop(TunDropReason::kTooBig);
+        continue;
+      }
+      stats_.CountDrop(TunDropReason::kReadError);
+      if (count > 0) Deliver(count);
+      Fail(ErrnoToStatus(error, "tun: read"));
+      return;
+    }
+    if (n == 0) {
+      // A TUN never returns 0; a socket does when its peer closed.
+      pool_->Release(buffer);
+      if (count > 0) Deliver(count);
+      Fail(absl::UnavailableError("tun: read: end of file"));
+      return;
+    }
+    if (static_cast<size_t>(n) > space.size() || !buffer->SetSize(static_cast<size_t>(n))) {
+      pool_->Release(buffer);
+      stats_.CountDrop(TunDropReason::kTooBig);
+      continue;
+    }
+    ++stats_.packets_read;
+    stats_.bytes_read += static_cast<uint64_t>(n);
+    batch_[count++] = buffer;
+  }
+  if (count > 0) Deliver(count);
+}
+
+bool UvTunDriver::DrainOne() {
+  for (;;) {
+    const ssize_t n = ::read(fd_, scratch_.get(), scratch_size_);
+    if (n > 0) {
+      stats_.CountDrop(TunDropReason::kPoolExhausted);
+      return true;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    if (n < 0 && (errno == EFAULT || errno == EMSGSIZE)) {
+      stats_.CountDrop(TunDropReason::kPoolExhausted);
+      return true;
+    }
+    const int error = errno;
+    stats_.CountDrop(TunDropReason::kReadError);
+    Fail(n == 0 ? absl::UnavailableError("tun: read: end of file")
+                : ErrnoToStatus(error, "tun: read"));
+    return false;
+  }
+}
+
+void UvTunDriver::Deliver(size_t count) {
+  const std::span<PacketBuffer*> batch(batch_.data(), count);
+  ++stats_.read_batches;
+  if (count > stats_.largest_batch) stats_.largest_batch = count;
+  handler_->OnTunPackets(batch);
+  for (PacketBuffer*& buffer : batch) {
+    if (buffer != nullptr) pool_->Release(buffer);
+    buffer = nullptr;
+  }
+}
+
+void UvTunDriver::Fail(const absl::Status& error) {
+  Stop();
+  handler_->OnTunError(error);
+}
+
+bool UvTunDriver::Write(ByteSpan packet) {
+  for (;;) {
+    const ssize_t n = ::write(fd_, packet.data(), packet.size());
+    if (n >= 0) {
+      ++stats_.packets_written;
+      stats_.bytes_written += static_cast<uint64_t>(n);
+      return true;
+    }
+    if (errno == EINTR) continue;
+    stats_.CountDrop(errno == EAGAIN || errno == EWOULDBLOCK ? TunDropReason::kWriteWouldBlock
+                                                             : TunDropReason::kWriteError);
+    return false;
+  }
+}
+
+size_t UvTunDriver::WriteBatch(std::span<PacketBuffer* const> packets) {
+  size_t written = 0;
+  for (const PacketBuffer* packet : packets) {
+    if (packet != nullptr && Write(packet->span())) ++written;
+  }
+  return written;
+}
+
+}  // namespace meshvpn::tun
