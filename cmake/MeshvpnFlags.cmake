@@ -17,6 +17,7 @@ if(MESHVPN_FUZZ)
     message(FATAL_ERROR "MESHVPN_FUZZ needs clang: configure with CC=clang-14 CXX=clang++-14")
   endif()
   # Every object gets coverage instrumentation; only fuzz targets link libFuzzer's main.
-  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+    -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
 endif()
