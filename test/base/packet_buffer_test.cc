@@ -46,11 +46,27 @@ TEST_CASE("packet buffer bounds are enforced") {
   b->Reset(0);
   CHECK(b->headroom() == 0);
   CHECK(b->Prepend(1).empty());
+  b->Reset(1000);  // more than the capacity: capped, never out of bounds
+  CHECK(b->headroom() == 128);
+  CHECK(b->writable().empty());
   pool.Release(b);
 }
 
+TEST_CASE("small buffers get headroom capped at their capacity") {
+  PacketPool tiny(2, 64);
+  PacketBuffer* b = tiny.Acquire();
+  CHECK(b->headroom() == 64);
+  CHECK(b->writable().empty());
+  tiny.Release(b);
+  PacketPool custom(1, 64, 16);
+  PacketBuffer* c = custom.Acquire();
+  CHECK(c->headroom() == 16);
+  CHECK(c->writable().size() == 48);
+  custom.Release(c);
+}
+
 TEST_CASE("the pool is bounded and recycles buffers") {
-  PacketPool pool(3, 64);
+  PacketPool pool(3, 64, 8);
   CHECK(pool.capacity() == 3);
   PacketBuffer* a = pool.Acquire();
   PacketBuffer* b = pool.Acquire();

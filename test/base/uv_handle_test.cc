@@ -41,7 +41,7 @@ TEST_CASE("a timer fires through its owner and the loop closes cleanly") {
   CHECK(loop.Close() == 0);
 }
 
-TEST_CASE("moving a handle transfers ownership; the moved-from handle is empty") {
+TEST_CASE("moving a handle transfers ownership and empties the moved-from handle") {
   UvLoop loop;
   auto created = UvTimer::Create(loop.get(), uv_timer_init);
   REQUIRE(created.ok());

@@ -2,12 +2,12 @@
 
 namespace meshvpn {
 
-PacketPool::PacketPool(size_t count, size_t buffer_capacity)
+PacketPool::PacketPool(size_t count, size_t buffer_capacity, size_t headroom)
     : buffer_capacity_(buffer_capacity), storage_(new uint8_t[count * buffer_capacity]) {
   buffers_.reserve(count);
   free_.reserve(count);
   for (size_t i = 0; i < count; ++i) {
-    buffers_.emplace_back(storage_.get() + i * buffer_capacity, buffer_capacity);
+    buffers_.emplace_back(storage_.get() + i * buffer_capacity, buffer_capacity, headroom);
   }
   for (size_t i = count; i > 0; --i) free_.push_back(&buffers_[i - 1]);
 }

@@ -25,7 +25,12 @@ class PacketBuffer {
   // (10/12) and an outer IPv6+UDP header (48) with alignment to spare.
   static constexpr size_t kDefaultHeadroom = 96;
 
-  PacketBuffer(uint8_t* storage, size_t capacity) : storage_(storage), capacity_(capacity) {
+  // `default_headroom` is what Reset() leaves in front; it is capped at the capacity, so small
+  // buffers (tests, tiny control messages) simply get less headroom.
+  PacketBuffer(uint8_t* storage, size_t capacity, size_t default_headroom = kDefaultHeadroom)
+      : storage_(storage),
+        capacity_(capacity),
+        default_headroom_(default_headroom < capacity ? default_headroom : capacity) {
     Reset();
   }
 
@@ -42,10 +47,11 @@ class PacketBuffer {
   // Everything from data() to the end of the storage: where a read writes a packet.
   MutableByteSpan writable() { return {data(), capacity_ - offset_}; }
 
-  // Empties the buffer, leaving `headroom` bytes in front.
-  void Reset(size_t headroom = kDefaultHeadroom) {
-    assert(headroom <= capacity_);
-    offset_ = headroom;
+  // Empties the buffer, leaving the default headroom in front.
+  void Reset() { Reset(default_headroom_); }
+  // Empties the buffer, leaving `headroom` bytes in front (at most the capacity).
+  void Reset(size_t headroom) {
+    offset_ = headroom < capacity_ ? headroom : capacity_;
     size_ = 0;
   }
   // Sets the data length after a read into writable(). Returns false if it does not fit.
@@ -84,6 +90,7 @@ class PacketBuffer {
  private:
   uint8_t* storage_;
   size_t capacity_;
+  size_t default_headroom_;
   size_t offset_ = 0;
   size_t size_ = 0;
 };
@@ -93,12 +100,14 @@ class PacketBuffer {
 // growth). Not thread-safe: one pool per thread, or hand buffers across with a queue.
 class PacketPool {
  public:
-  // `count` buffers of `buffer_capacity` bytes each (headroom + packet + tailroom).
-  PacketPool(size_t count, size_t buffer_capacity);
+  // `count` buffers of `buffer_capacity` bytes each (headroom + packet + tailroom); Acquire()
+  // leaves `headroom` bytes in front (capped at the capacity).
+  PacketPool(size_t count, size_t buffer_capacity,
+             size_t headroom = PacketBuffer::kDefaultHeadroom);
   PacketPool(const PacketPool&) = delete;
   PacketPool& operator=(const PacketPool&) = delete;
 
-  // A buffer Reset() to the default headroom, or nullptr if the pool is exhausted.
+  // A buffer Reset() to the pool's headroom, or nullptr if the pool is exhausted.
   PacketBuffer* Acquire();
   // Returns a buffer from this pool. Releasing a foreign buffer or releasing twice is a bug
   // (checked by assert in debug builds).
