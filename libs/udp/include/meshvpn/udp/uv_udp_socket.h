@@ -123,7 +123,6 @@ class UdpSocket {
   size_t rx_held_ = 0;  // rx_buffers_[0, rx_held_) hold empty buffers
   std::array<Datagram, kMaxBatch> rx_batch_{};
   // Send state, reused by every call.
-  std::array<const uint8_t*, kMaxBatch> tx_data_{};
   std::array<size_t, kMaxBatch> tx_size_{};
   std::array<Endpoint, kMaxBatch> tx_to_{};
 
