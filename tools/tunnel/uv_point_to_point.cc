@@ -26,7 +26,7 @@ absl::StatusOr<std::unique_ptr<PointToPointTunnel>> PointToPointTunnel::Create(
   }
   MESHVPN_ASSIGN_OR_RETURN(tun::TunDevice device, tun::TunDevice::Create(config.tun, log_sink));
   auto tunnel = std::unique_ptr<PointToPointTunnel>(new PointToPointTunnel(
-      loop, std::move(config), std::move(protector), observer, log_sink, std::move(device)));
+      std::move(config), std::move(protector), observer, log_sink, std::move(device)));
 
   MESHVPN_ASSIGN_OR_RETURN(
       tunnel->tun_driver_,
@@ -43,12 +43,11 @@ absl::StatusOr<std::unique_ptr<PointToPointTunnel>> PointToPointTunnel::Create(
   return tunnel;
 }
 
-PointToPointTunnel::PointToPointTunnel(uv_loop_t* loop, TunnelConfig config,
+PointToPointTunnel::PointToPointTunnel(TunnelConfig config,
                                        std::unique_ptr<PacketProtector> protector,
                                        TunnelObserver* observer, LogSink* log_sink,
                                        tun::TunDevice device)
-    : loop_(loop),
-      config_(std::move(config)),
+    : config_(std::move(config)),
       protector_(std::move(protector)),
       observer_(observer),
       log_(log_sink, "tunnel"),

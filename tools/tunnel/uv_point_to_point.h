@@ -68,15 +68,13 @@ class PointToPointTunnel final : public tun::TunPacketHandler, public udp::Datag
   void OnDatagrams(std::span<udp::Datagram> batch) override;
 
  private:
-  PointToPointTunnel(uv_loop_t* loop, TunnelConfig config,
-                     std::unique_ptr<PacketProtector> protector, TunnelObserver* observer,
-                     LogSink* log_sink, tun::TunDevice device);
+  PointToPointTunnel(TunnelConfig config, std::unique_ptr<PacketProtector> protector,
+                     TunnelObserver* observer, LogSink* log_sink, tun::TunDevice device);
   static void OnKeepaliveTimer(uv_timer_t* timer);
   void SendKeepalive();
   void LearnPeer(const udp::Endpoint& from);
   void Fail(const absl::Status& error);
 
-  uv_loop_t* loop_;
   TunnelConfig config_;
   std::unique_ptr<PacketProtector> protector_;
   TunnelObserver* observer_;

@@ -75,6 +75,20 @@ std::string_view ToString(CookieGenerator::ReplyResult result) {
   return "unknown";
 }
 
+namespace {
+
+// The XChaCha20-Poly1305 key that seals cookies for the owner of `public_key`
+// (key = HASH(LABEL_COOKIE || public_key)); the derived key bytes are wiped at once.
+absl::StatusOr<aead::XChaCha20Poly1305> CookieAead(PublicKeyBytes public_key,
+                                                   CryptoBackend backend) {
+  MacKey cookie_key = CookieKey(public_key, backend);
+  auto cipher = aead::XChaCha20Poly1305::Create(cookie_key, backend);
+  SecureWipe(cookie_key);
+  return cipher;
+}
+
+}  // namespace
+
 // ---- CookieChecker ---------------------------------------------------------------------------
 
 absl::StatusOr<CookieChecker> CookieChecker::Create(PublicKeyBytes own_public_key,
@@ -82,9 +96,7 @@ absl::StatusOr<CookieChecker> CookieChecker::Create(PublicKeyBytes own_public_ke
   CookieChecker c;
   c.backend_ = backend;
   c.mac1_key_ = Mac1Key(own_public_key, backend);
-  MacKey cookie_key = CookieKey(own_public_key, backend);
-  auto aead = aead::XChaCha20Poly1305::Create(cookie_key, backend);
-  SecureWipe(cookie_key);
+  auto aead = CookieAead(own_public_key, backend);
   if (!aead.ok()) return aead.status();
   c.cookie_aead_ = std::move(*aead);
   return c;
@@ -150,9 +162,7 @@ absl::StatusOr<CookieGenerator> CookieGenerator::Create(PublicKeyBytes peer_publ
   CookieGenerator g;
   g.backend_ = backend;
   g.mac1_key_ = Mac1Key(peer_public_key, backend);
-  MacKey cookie_key = CookieKey(peer_public_key, backend);
-  auto aead = aead::XChaCha20Poly1305::Create(cookie_key, backend);
-  SecureWipe(cookie_key);
+  auto aead = CookieAead(peer_public_key, backend);
   if (!aead.ok()) return aead.status();
   g.cookie_aead_ = std::move(*aead);
   return g;
