@@ -183,3 +183,28 @@ TEST_CASE("DecryptAndHash leaves h unchanged on failure") {
 
 }  // namespace
 }  // namespace meshvpn::noise
+
+namespace meshvpn::noise {
+namespace {
+
+TEST_CASE("TakeAead hands over the keyed AEAD and leaves the state keyless") {
+  for (CryptoBackend backend : kAllCryptoBackends) {
+    CipherState cs(backend);
+    CHECK(cs.TakeAead().status().code() == absl::StatusCode::kFailedPrecondition);
+    REQUIRE(cs.InitializeKey(kKey).ok());
+    auto taken = cs.TakeAead();
+    REQUIRE(taken.ok());
+    CHECK_FALSE(cs.HasKey());
+    CHECK(cs.failed());
+    // The taken AEAD seals exactly as one keyed directly with the same key.
+    auto direct = aead::ChaCha20Poly1305::Create(kKey, backend);
+    REQUIRE(direct.ok());
+    Bytes a(4 + 16, 7), b(4 + 16, 7);
+    REQUIRE(taken->SealCounter(9, {}, a, 4) == aead::AeadResult::kOk);
+    REQUIRE(direct->SealCounter(9, {}, b, 4) == aead::AeadResult::kOk);
+    CHECK(a == b);
+  }
+}
+
+}  // namespace
+}  // namespace meshvpn::noise

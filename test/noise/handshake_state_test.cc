@@ -347,3 +347,46 @@ TEST_CASE("The observer sees every token in order") {
 
 }  // namespace
 }  // namespace meshvpn::noise
+
+namespace meshvpn::noise {
+namespace {
+
+TEST_CASE("A responder may learn its psk after reading the first message (WireGuard's order)") {
+  for (CryptoBackend backend : kAllCryptoBackends) {
+    INFO(ToString(backend));
+    Setup s{HandshakePattern::kIKpsk2, backend};
+    HandshakeConfig rc = s.Config(Role::kResponder);
+    rc.psk = x25519::PresharedKey();  // not yet known: the initiator is identified by message 1
+    auto a = HandshakeState::Create(s.Config(Role::kInitiator));
+    auto b = HandshakeState::Create(std::move(rc));
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    Bytes msg(a->NextMessageSize(0));
+    REQUIRE(a->WriteMessage({}, msg).ok());
+    Bytes payload(msg.size());
+    REQUIRE(b->ReadMessage(msg, payload).ok());
+    REQUIRE(b->remote_static().has_value());
+    CHECK(*b->remote_static() == s.alice.pub);
+
+    SECTION("the right psk completes the handshake") {
+      REQUIRE(b->SetPresharedKey(s.psk).ok());
+      Bytes reply(b->NextMessageSize(0));
+      REQUIRE(b->WriteMessage({}, reply).ok());
+      CHECK(b->SetPresharedKey(s.psk).code() == absl::StatusCode::kFailedPrecondition);
+      REQUIRE(a->ReadMessage(reply, payload).ok());
+      CHECK(a->handshake_hash() == b->handshake_hash());
+    }
+    SECTION("keeping the placeholder fails at the initiator") {
+      Bytes reply(b->NextMessageSize(0));
+      REQUIRE(b->WriteMessage({}, reply).ok());
+      CHECK(a->ReadMessage(reply, payload).status().code() == absl::StatusCode::kUnauthenticated);
+    }
+  }
+  Setup nn{HandshakePattern::kNN, CryptoBackend::kOpenSsl};
+  auto plain = HandshakeState::Create(nn.Config(Role::kResponder));
+  REQUIRE(plain.ok());
+  CHECK(plain->SetPresharedKey(nn.psk).code() == absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace meshvpn::noise

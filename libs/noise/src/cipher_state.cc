@@ -53,6 +53,15 @@ absl::Status CipherState::InitializeKey(NoiseKeySpan key) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<aead::ChaCha20Poly1305> CipherState::TakeAead() {
+  if (!has_key_ || failed_) {
+    return absl::FailedPreconditionError("noise: no key to hand over");
+  }
+  aead::ChaCha20Poly1305 taken = std::move(aead_);
+  Fail();
+  return taken;
+}
+
 void CipherState::Fail() {
   failed_ = true;
   has_key_ = false;

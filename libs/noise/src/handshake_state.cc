@@ -85,6 +85,18 @@ absl::StatusOr<HandshakeState> HandshakeState::Create(HandshakeConfig config) {
   return hs;
 }
 
+absl::Status HandshakeState::SetPresharedKey(x25519::PresharedKey psk) {
+  if (!spec_->has_psk) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("noise: %s takes no preshared key", spec_->protocol_name));
+  }
+  if (failed_ || psk_mixed_) {
+    return absl::FailedPreconditionError("noise: the preshared key was already used");
+  }
+  psk_ = std::move(psk);
+  return absl::OkStatus();
+}
+
 absl::Status HandshakeState::Fail(absl::Status status) {
   failed_ = true;
   s_.reset();
@@ -206,6 +218,7 @@ absl::Status HandshakeState::WriteToken(Token token, MutableByteSpan out, size_t
       return absl::OkStatus();
     }
     case Token::kPsk:
+      psk_mixed_ = true;
       return symmetric_.MixKeyAndHash(psk_->ExposeSecretBytes());
     default:
       return MixDh(token);
@@ -244,6 +257,7 @@ absl::Status HandshakeState::ReadToken(Token token, ByteSpan message, size_t& po
       return absl::OkStatus();
     }
     case Token::kPsk:
+      psk_mixed_ = true;
       return symmetric_.MixKeyAndHash(psk_->ExposeSecretBytes());
     default:
       return MixDh(token);

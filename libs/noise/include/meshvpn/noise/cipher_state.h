@@ -74,6 +74,11 @@ class CipherState {
   // n is unchanged. FailedPrecondition without a key.
   [[nodiscard]] absl::Status Rekey();
 
+  // Hands the keyed AEAD to a transport that manages its own nonces (WireGuard sends its counter
+  // on the wire and accepts it out of order) and leaves this state keyless and failed.
+  // FailedPrecondition without a key.
+  [[nodiscard]] absl::StatusOr<aead::ChaCha20Poly1305> TakeAead();
+
   // A 32-byte identifier of the current key, HASH("meshvpn noise key id" || k): safe to print
   // (one-way), equal on both ends of a channel, nullopt-like all-zero without a key.
   Blake2sHash KeyId() const;

@@ -90,6 +90,11 @@ class HandshakeState {
   // a wrong size or a low-order public key.
   [[nodiscard]] absl::StatusOr<size_t> ReadMessage(ByteSpan message, MutableByteSpan payload_out);
 
+  // Replaces the preshared key before its "psk" token is processed: for protocols whose responder
+  // learns who the initiator is from the first message and only then knows the psk (WireGuard).
+  // InvalidArgument for a pattern without psk, FailedPrecondition once the psk was mixed in.
+  [[nodiscard]] absl::Status SetPresharedKey(x25519::PresharedKey psk);
+
   bool IsMyTurnToWrite() const;
   bool IsComplete() const;
   bool failed() const { return failed_; }
@@ -133,6 +138,7 @@ class HandshakeState {
   size_t message_index_ = 0;
   bool failed_ = false;
   bool split_done_ = false;
+  bool psk_mixed_ = false;
 };
 
 }  // namespace meshvpn::noise
