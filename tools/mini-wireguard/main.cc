@@ -23,6 +23,9 @@ ABSL_FLAG(std::string, interface, "", "with -config: the interface name (default
 ABSL_FLAG(int, mtu, 1420, "the interface MTU (a config file's MTU wins)");
 ABSL_FLAG(int, stats_interval, 0, "print the statistics every N seconds (0: only at exit)");
 ABSL_FLAG(bool, verbose, false, "log handshake details (debug level)");
+ABSL_FLAG(int, trace, -1,
+          "print the first N packets as [Packet]/[Encrypt]/[Send] and [Receive]/[Decrypt] lines "
+          "(default: 10 with -config, 0 otherwise)");
 
 namespace {
 
@@ -90,6 +93,8 @@ int main(int argc, char** argv) {
   config.stats_interval_seconds = absl::GetFlag(FLAGS_stats_interval);
   if (absl::GetFlag(FLAGS_verbose)) config.log_level = meshvpn::LogLevel::kDebug;
   const std::string config_path = absl::GetFlag(FLAGS_config);
+  const int trace = absl::GetFlag(FLAGS_trace);
+  config.trace_packets = trace >= 0 ? static_cast<uint64_t>(trace) : (config_path.empty() ? 0 : 10);
   bool foreground = absl::GetFlag(FLAGS_f) || absl::GetFlag(FLAGS_foreground);
   if (!config_path.empty()) {
     auto file = meshvpn::wg::LoadWgQuickConfig(config_path);

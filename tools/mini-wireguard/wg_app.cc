@@ -33,6 +33,7 @@ absl::Status WgApp::Run(const WgAppConfig& config) {
   // config file describes the whole interface.
   tun_config.up = config.file.has_value();
   std::printf("Creating TUN interface %s...\n", config.interface_name.c_str());
+  std::fflush(stdout);
   MESHVPN_ASSIGN_OR_RETURN(tun::TunDevice tun, tun::TunDevice::Create(tun_config, &log_sink_));
   tun_.emplace(std::move(tun));
 
@@ -42,6 +43,8 @@ absl::Status WgApp::Run(const WgAppConfig& config) {
   options.log_sink = &log_sink_;
   options.log_level = config.log_level;
   MESHVPN_ASSIGN_OR_RETURN(device_, wg::UvDevice::Create(loop_, options));
+  tracer_ = std::make_unique<SeedTracer>(config.trace_packets);
+  device_->set_tracer(tracer_.get());
   if (config.file) {
     PrintConfiguration(config);
     MESHVPN_RETURN_IF_ERROR(device_->Apply(config.file->device));
@@ -153,6 +156,7 @@ void WgApp::Shutdown() {
 void WgApp::Destroy() {
   uapi_.reset();
   device_.reset();
+  tracer_.reset();
   tun_.reset();
 }
 

@@ -15,6 +15,7 @@
 #include "meshvpn/wg/uv_device.h"
 #include "meshvpn/wg/uv_uapi_server.h"
 #include "meshvpn/wg/wg_quick_config.h"
+#include "seed_tracer.h"
 
 namespace meshvpn::tools {
 
@@ -24,6 +25,7 @@ struct WgAppConfig {
   int mtu = 1420;
   int stats_interval_seconds = 0;
   LogLevel log_level = LogLevel::kInfo;
+  uint64_t trace_packets = 0;  // print the first N packets in the seed's words
   // Called once the device is ready (the daemon's parent waits for it).
   std::function<void()> on_ready;
 };
@@ -46,6 +48,7 @@ class WgApp {
   MonoTime started_{};
   StderrLogSink log_sink_;
   std::optional<tun::TunDevice> tun_;
+  std::unique_ptr<SeedTracer> tracer_;
   std::unique_ptr<wg::UvDevice> device_;
   std::unique_ptr<wg::UvUapiServer> uapi_;
   std::vector<UvSignal> signals_;

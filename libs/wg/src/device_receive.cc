@@ -101,6 +101,9 @@ void Device::HandleInitiation(PacketBuffer* buffer, const udp::Endpoint& from, M
   (void)peer->timestamps.Accept(handshake->timestamp());
   peer->last_initiation_consumed = now;
   ++stats_.initiations_received;
+  if (tracer_ != nullptr) {
+    tracer_->OnHandshake(peer->public_key, HandshakeEvent::kInitiationReceived, from);
+  }
   peer->rx_bytes += buffer->size();
   LearnEndpoint(*peer, from);
   peer->timers.OnAuthenticatedPacketTraversal(now);
@@ -126,6 +129,8 @@ void Device::HandleInitiation(PacketBuffer* buffer, const udp::Endpoint& from, M
   peer->timers.OnAuthenticatedPacketTraversal(now);
   peer->timers.OnAnyAuthenticatedPacketSent(now);
   ++stats_.responses_sent;
+  if (tracer_ != nullptr)
+    tracer_->OnHandshake(peer->public_key, HandshakeEvent::kResponseSent, from);
   options_.logger.Debug("peer %s: initiation received from %s, response sent",
                         peer->public_key.ToBase64(), from.ToString());
   SendToPeer(*peer, buffer);
@@ -143,6 +148,9 @@ void Device::HandleResponse(PacketBuffer* buffer, const udp::Endpoint& from, Mon
   if (!keys.ok()) return Drop(buffer, DropReason::kHandshakeFailed);
   peer->handshake.reset();  // its index now names the session
   ++stats_.responses_received;
+  if (tracer_ != nullptr) {
+    tracer_->OnHandshake(peer->public_key, HandshakeEvent::kResponseReceived, from);
+  }
   peer->rx_bytes += buffer->size();
   pool_->Release(buffer);
   LearnEndpoint(*peer, from);
@@ -177,6 +185,9 @@ void Device::HandleCookieReply(PacketBuffer* buffer, MonoTime now) {
     return Drop(buffer, DropReason::kBadCookieReply);
   }
   ++stats_.cookie_replies_received;
+  if (tracer_ != nullptr && peer->endpoint) {
+    tracer_->OnHandshake(peer->public_key, HandshakeEvent::kCookieReplyReceived, *peer->endpoint);
+  }
   pool_->Release(buffer);
 }
 
@@ -208,6 +219,9 @@ void Device::HandleTransport(PacketBuffer* buffer, const udp::Endpoint& from, Mo
     if (peer.keypairs.ConfirmNext(&keypair, &dropped)) {
       UnregisterKeypair(dropped);
       CompleteHandshake(peer, now);
+      if (tracer_ != nullptr) {
+        tracer_->OnHandshake(peer.public_key, HandshakeEvent::kSessionConfirmed, from);
+      }
       SendStaged(peer, now);
     }
   }
@@ -219,6 +233,7 @@ void Device::HandleTransport(PacketBuffer* buffer, const udp::Endpoint& from, Mo
     SendInitiation(peer, now, InitiationKind::kNew);
   }
   if (buffer->empty()) {
+    if (tracer_ != nullptr) tracer_->OnOpened(peer.public_key, {}, counter, datagram_size, from);
     ++stats_.keepalives_received;
     pool_->Release(buffer);
     return;
@@ -228,6 +243,9 @@ void Device::HandleTransport(PacketBuffer* buffer, const udp::Endpoint& from, Mo
   const std::optional<AllowedIps::PeerId> owner = allowed_ips_.Lookup(inner->source);
   if (!owner || *owner != peer.id) return Drop(buffer, DropReason::kWrongSourceAddress);
   (void)buffer->TrimBack(buffer->size() - inner->total_length);  // the padding
+  if (tracer_ != nullptr) {
+    tracer_->OnOpened(peer.public_key, buffer->span(), counter, datagram_size, from);
+  }
   peer.timers.OnDataReceived(now);
   ++stats_.packets_received;
   output_->DeliverPacket(buffer);

@@ -59,6 +59,10 @@ void Device::SendOnSession(Peer& peer, PacketBuffer* buffer, MonoTime now) {
 
 void Device::SealAndSend(Peer& peer, Keypair& keypair, PacketBuffer* buffer, MonoTime now) {
   const bool keepalive = buffer->empty();
+  if (tracer_ != nullptr) {
+    tracer_->OnSealed(peer.public_key, buffer->span(), keypair.next_send_counter,
+                      TransportSize(PaddedSize(buffer->size(), options_.mtu)), *peer.endpoint);
+  }
   if (!SealTransport(keypair, *buffer)) return Drop(buffer, DropReason::kNoBufferRoom);
   peer.timers.OnAuthenticatedPacketTraversal(now);
   peer.timers.OnAnyAuthenticatedPacketSent(now);
@@ -141,6 +145,9 @@ void Device::SendInitiation(Peer& peer, MonoTime now, InitiationKind kind) {
   peer.timers.OnAnyAuthenticatedPacketSent(now);
   peer.timers.OnHandshakeInitiated(now, kind);
   ++stats_.initiations_sent;
+  if (tracer_ != nullptr) {
+    tracer_->OnHandshake(peer.public_key, HandshakeEvent::kInitiationSent, *peer.endpoint);
+  }
   options_.logger.Debug("peer %s: handshake initiation sent to %s", peer.public_key.ToBase64(),
                         peer.endpoint->ToString());
   SendToPeer(peer, buffer);

@@ -1,6 +1,7 @@
 #include "meshvpn/wg/device_stats.h"
 
 #include "absl/strings/str_format.h"
+#include "meshvpn/wg/device_tracer.h"
 
 namespace meshvpn::wg {
 
@@ -54,6 +55,24 @@ std::string_view ToString(DropReason reason) {
       return "pool-exhausted";
     case DropReason::kCount:
       break;
+  }
+  return "unknown";
+}
+
+std::string_view ToString(HandshakeEvent event) {
+  switch (event) {
+    case HandshakeEvent::kInitiationSent:
+      return "initiation-sent";
+    case HandshakeEvent::kInitiationReceived:
+      return "initiation-received";
+    case HandshakeEvent::kResponseSent:
+      return "response-sent";
+    case HandshakeEvent::kResponseReceived:
+      return "response-received";
+    case HandshakeEvent::kSessionConfirmed:
+      return "session-confirmed";
+    case HandshakeEvent::kCookieReplyReceived:
+      return "cookie-reply-received";
   }
   return "unknown";
 }

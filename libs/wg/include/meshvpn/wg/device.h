@@ -22,6 +22,7 @@
 #include "meshvpn/wg/cookie.h"
 #include "meshvpn/wg/device_config.h"
 #include "meshvpn/wg/device_stats.h"
+#include "meshvpn/wg/device_tracer.h"
 #include "meshvpn/wg/index_table.h"
 #include "meshvpn/wg/peer.h"
 #include "meshvpn/wg/ratelimiter.h"
@@ -89,6 +90,8 @@ class Device {
   bool has_private_key() const { return private_key_.has_value(); }
   const std::optional<x25519::PublicKey>& public_key() const { return public_key_; }
   void set_mtu(size_t mtu) { options_.mtu = mtu; }
+  // Optional (nullptr: none); must outlive the device. Called on the packet path when set.
+  void set_tracer(DeviceTracer* tracer) { tracer_ = tracer; }
 
   const DeviceStats& stats() const { return stats_; }
   size_t peer_count() const { return peers_.size(); }
@@ -157,6 +160,7 @@ class Device {
   MonoTime under_load_until_{};
 
   DeviceStats stats_;
+  DeviceTracer* tracer_ = nullptr;
 };
 
 }  // namespace meshvpn::wg

@@ -66,6 +66,8 @@ class UvDevice final : public DeviceOutput,
   bool InjectPacket(ByteSpan packet);
 
   const Device& device() const { return *device_; }
+  // See device_tracer.h; nullptr removes it. Must outlive the device.
+  void set_tracer(DeviceTracer* tracer) { device_->set_tracer(tracer); }
   uint16_t bound_port() const { return bound_port_; }
   const udp::UdpStats* udp_stats() const { return socket_ ? &socket_->stats() : nullptr; }
 
