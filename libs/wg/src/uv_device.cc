@@ -94,6 +94,7 @@ absl::Status UvDevice::Apply(const DeviceConfigUpdate& update) {
 }
 
 bool UvDevice::InjectPacket(ByteSpan packet) {
+  if (!started_) return false;
   PacketBuffer* buffer = pool_.Acquire();
   if (buffer == nullptr) return false;
   buffer->Reset();
@@ -121,12 +122,7 @@ void UvDevice::SendDatagram(PacketBuffer* buffer, const udp::Endpoint& to) {
 }
 
 void UvDevice::DeliverPacket(PacketBuffer* buffer) {
-  if (!tun_) {
-    options_.packet_sink->OnPacket(buffer->span());
-    pool_.Release(buffer);
-    return;
-  }
-  to_tun_.push_back(buffer);
+  to_tun_.push_back(buffer);  // a TUN write or the sink's OnPacket, after the core call returns
   if (to_tun_.size() == tun::UvTunDriver::kMaxBatch) Flush();
 }
 
@@ -139,11 +135,17 @@ void UvDevice::Flush() {
     }
     to_udp_.clear();
   }
-  if (!to_tun_.empty()) {
+  // A sink may inject packets from OnPacket; that flushes their datagrams, not these again.
+  if (to_tun_.empty() || delivering_) return;
+  delivering_ = true;
+  if (tun_) {
     tun_->WriteBatch(to_tun_);
-    for (PacketBuffer* buffer : to_tun_) pool_.Release(buffer);
-    to_tun_.clear();
+  } else {
+    for (PacketBuffer* buffer : to_tun_) options_.packet_sink->OnPacket(buffer->span());
   }
+  for (PacketBuffer* buffer : to_tun_) pool_.Release(buffer);
+  to_tun_.clear();
+  delivering_ = false;
 }
 
 void UvDevice::OnTunPackets(std::span<PacketBuffer*> batch) {

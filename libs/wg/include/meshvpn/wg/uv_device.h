@@ -27,6 +27,8 @@ namespace meshvpn::wg {
 class PacketSink {
  public:
   virtual ~PacketSink() = default;
+  // A decrypted packet, valid during the call. Called after the device finished handling the
+  // datagrams that carried it, so the sink may call UvDevice::InjectPacket (to answer it).
   virtual void OnPacket(ByteSpan packet) = 0;
 };
 
@@ -62,7 +64,9 @@ class UvDevice final : public DeviceOutput,
 
   // A configuration change: applied to the core, then the socket is rebound if the port moved.
   absl::Status Apply(const DeviceConfigUpdate& update);
-  // An IP packet from the app (no-TUN mode); false if no buffer was free or it is too large.
+  // An IP packet from the app (no-TUN mode): routed, sealed and sent before this returns (or
+  // staged while a handshake runs). False before Start(), when no buffer is free, or when it is
+  // larger than the MTU. May be called from PacketSink::OnPacket.
   bool InjectPacket(ByteSpan packet);
 
   const Device& device() const { return *device_; }
@@ -101,6 +105,7 @@ class UvDevice final : public DeviceOutput,
   UvTimer timer_;
   uint16_t bound_port_ = 0;
   bool started_ = false;
+  bool delivering_ = false;  // Flush is handing packets to the TUN side or the sink
   // Output collected during one callback and flushed at its end (batched sendmmsg / TUN writes).
   std::vector<udp::OutgoingPacket> to_udp_;
   std::vector<PacketBuffer*> to_tun_;
