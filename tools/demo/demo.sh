@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo `./run demo` runs on embedded defaults: the most complete end-to-end scenario meshvpn
-# has so far. Today: the crypto building blocks, then an encrypted tunnel (psk_tunnel, C project 3)
-# between two network namespaces, with traffic, a look at the wire, and the statistics.
-# It grows with the project (next: mini-wireguard against wireguard-go, then the mesh).
+# has so far. Today: the crypto building blocks, an encrypted tunnel (psk_tunnel, C project 3)
+# between two network namespaces, then WireGuard: our mini-wireguard against Debian's wireguard-go
+# (deep dive project 7), with traffic, a look at the wire, `wg show` and the statistics.
+# It grows with the project (next: the mesh).
 # usage: demo.sh BUILD_DIR     (as root: it makes network namespaces, and removes them)
 source "$(cd "$(dirname "$0")/../.." && pwd)/test/e2e/lib/netns.sh"
 build=${1:?usage: demo.sh BUILD_DIR}
@@ -67,6 +68,70 @@ e2e_stop "$alice_pid"
 echo
 echo "alice's statistics:"
 sed -n '/=== Tunnel Statistics ===/,$p' "$E2E_WORK/alice.log" | sed 's/^/    /'
+
+banner "4. WireGuard: mini-wireguard (ours) and wireguard-go (Debian's) build a tunnel (project 7)"
+if ! command -v wireguard-go >/dev/null || ! command -v wg >/dev/null; then
+  echo "wireguard-go or wg is not installed (cmake/debian-packages.txt); skipping"
+else
+  e2e_pair mini gogo 205
+  mini_key=$(wg genkey)
+  go_key=$(wg genkey)
+  mini_pub=$(wg pubkey <<<"$mini_key")
+  go_pub=$(wg pubkey <<<"$go_key")
+  echo "$go_key" >"$E2E_WORK/go.key"
+  cat >"$E2E_WORK/wgdemo$$.conf" <<CONF
+# mini-wireguard's side, in wg-quick's format
+[Interface]
+PrivateKey = $mini_key
+Address = 10.55.0.1/24
+ListenPort = 51820
+
+[Peer]
+PublicKey = $go_pub
+Endpoint = $E2E_gogo_IP:51820
+AllowedIPs = 10.55.0.2/32
+CONF
+  iface_go="wgd$$"
+  echo "wireguard-go runs in $E2E_gogo as $iface_go, configured with wg set:"
+  e2e_bg gogo wireguard-go env WG_PROCESS_FOREGROUND=1 wireguard-go -f "$iface_go"
+  go_pid=$E2E_LAST_PID
+  e2e_wait "wireguard-go's UAPI socket" 10 test -S "/var/run/wireguard/$iface_go.sock"
+  e2e_in gogo wg set "$iface_go" private-key "$E2E_WORK/go.key" listen-port 51820 \
+    peer "$mini_pub" allowed-ips 10.55.0.1/32
+  e2e_in gogo ip address add 10.55.0.2/24 dev "$iface_go"
+  e2e_in gogo ip link set "$iface_go" up
+  echo "mini-wireguard runs in $E2E_mini from a wg-quick file (wgdemo$$.conf):"
+  e2e_bg mini mini "$tools/mini-wireguard/mini-wireguard" -config "$E2E_WORK/wgdemo$$.conf" --trace 6
+  mini_pid=$E2E_LAST_PID
+  e2e_wait "mini-wireguard to come up" 10 grep -q "ready" "$E2E_WORK/mini.log"
+  echo
+  echo "mini-wireguard pings wireguard-go through the tunnel:"
+  e2e_in mini ping -c 3 -i 0.3 10.55.0.2 | sed 's/^/    /'
+  echo
+  echo "mini-wireguard's log (the handshake, then the first packets in the seed's words):"
+  grep -v '^\[\(tun\|udp\|wg\)\]' "$E2E_WORK/mini.log" | sed 's/^/    /'
+  echo
+  echo "wg show on mini-wireguard's side (the same wg tool that drives wireguard-go):"
+  e2e_in mini wg show "wgdemo$$" | sed 's/^/    /'
+  echo
+  echo "a 10 MB TCP transfer from wireguard-go's side to mini-wireguard's, checked by sha256:"
+  e2e_bg mini wgsink sh -c "nc -l 10.55.0.1 7001 | sha256sum > '$E2E_WORK/wg-received.sha'"
+  wgsink_pid=$E2E_LAST_PID
+  e2e_wait "the TCP sink" 10 e2e_in mini sh -c "ss -ltn | grep -q ':7001'"
+  start=$(date +%s%N)
+  e2e_in gogo nc -N 10.55.0.1 7001 <"$E2E_WORK/payload"
+  for _ in $(seq 100); do kill -0 "$wgsink_pid" 2>/dev/null || break; sleep 0.1; done
+  elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+  received=$(cut -c1-16 "$E2E_WORK/wg-received.sha")
+  echo "    sent sha256 ${sent}...  received sha256 ${received}...  (${elapsed_ms} ms)"
+  [[ "$sent" == "$received" ]] || e2e_fail "the WireGuard transfer was corrupted"
+  e2e_stop "$mini_pid"
+  e2e_stop "$go_pid"
+  echo
+  echo "mini-wireguard's statistics:"
+  sed -n '/=== mini-wireguard statistics/,$p' "$E2E_WORK/mini.log" | grep -v '^\[' |
+    sed 's/^/    /'
+fi
 
 banner "done"
 echo "Next: the tools' lab pages in docs/labs/, and ./run test for the whole suite."
