@@ -69,7 +69,8 @@ void Device::HandleHandshakeMessage(PacketBuffer* buffer, MessageType type,
       }
       return Drop(buffer, DropReason::kCookieReplySent);
     }
-    if (!rate_limiter_.Allow(from.address(), now)) return Drop(buffer, DropReason::kRateLimited);
+    if (!rate_limiter_) rate_limiter_.emplace(options_.rate_limit);
+    if (!rate_limiter_->Allow(from.address(), now)) return Drop(buffer, DropReason::kRateLimited);
   }
   if (type == MessageType::kHandshakeInitiation) return HandleInitiation(buffer, from, now);
   HandleResponse(buffer, from, now);

@@ -50,6 +50,9 @@ struct DeviceOptions {
   // Handshake messages in one second above which the device is "under load": it then demands
   // mac2 (answering with cookie replies) and rate-limits handshakes per source address.
   uint32_t under_load_threshold = 512;
+  // The per-source handshake rate limit applied under load. Its tables (about 1 MiB with the
+  // defaults) are allocated the first time the device is under load, not before.
+  RateLimiter::Options rate_limit;
   Logger logger;  // handshake events at info/debug; never per data packet
 };
 
@@ -151,7 +154,7 @@ class Device {
   absl::flat_hash_map<x25519::PublicKey, PeerId> peers_by_key_;
   AllowedIps allowed_ips_;
   IndexTable indices_;
-  RateLimiter rate_limiter_;
+  std::optional<RateLimiter> rate_limiter_;  // made when first under load
 
   // Load: handshake messages seen in the current one-second window.
   MonoTime load_window_start_{};
