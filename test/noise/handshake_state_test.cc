@@ -390,3 +390,40 @@ TEST_CASE("A responder may learn its psk after reading the first message (WireGu
 
 }  // namespace
 }  // namespace meshvpn::noise
+
+namespace meshvpn::noise {
+namespace {
+
+TEST_CASE("A clone continues the handshake independently of the original") {
+  for (CryptoBackend backend : kAllCryptoBackends) {
+    INFO(ToString(backend));
+    Setup s{HandshakePattern::kIKpsk2, backend};
+    auto a = HandshakeState::Create(s.Config(Role::kInitiator));
+    auto b = HandshakeState::Create(s.Config(Role::kResponder));
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    Bytes msg(a->NextMessageSize(0));
+    REQUIRE(a->WriteMessage({}, msg).ok());
+    Bytes payload(msg.size());
+    REQUIRE(b->ReadMessage(msg, payload).ok());
+    Bytes reply(b->NextMessageSize(0));
+    REQUIRE(b->WriteMessage({}, reply).ok());
+
+    // A tampered reply fails a clone; the original still reads the real one.
+    auto first_try = a->Clone();
+    REQUIRE(first_try.ok());
+    Bytes tampered = reply;
+    tampered.back() ^= 1;
+    CHECK(first_try->ReadMessage(tampered, payload).status().code() ==
+          absl::StatusCode::kUnauthenticated);
+    CHECK_FALSE(a->failed());
+    auto second_try = a->Clone();
+    REQUIRE(second_try.ok());
+    REQUIRE(second_try->ReadMessage(reply, payload).ok());
+    CHECK(second_try->handshake_hash() == b->handshake_hash());
+    CHECK(a->message_index() == 1);  // the original did not move
+  }
+}
+
+}  // namespace
+}  // namespace meshvpn::noise

@@ -28,7 +28,7 @@ void Establish(Pair& p) {
   p.bob.output.delivered.clear();
 }
 
-TEST_CASE("A packet waits for the handshake, then arrives intact; both sides report it") {
+TEST_CASE("A packet waits for the handshake, then arrives intact, and both sides report it") {
   Pair p;
   const Bytes packet = Ipv4Packet(kAliceIp, kBobIp, 100);
   p.SendFrom(p.alice, packet);
@@ -75,7 +75,7 @@ TEST_CASE("Transport messages are padded to 16 and carry the peer's index and a 
   CHECK(p.bob.output.delivered[0].size() == 21);  // the padding is stripped by the IP length
 }
 
-TEST_CASE("Matching preshared keys work; a mismatch fails the handshake, counted") {
+TEST_CASE("Matching preshared keys work, and a mismatch fails the handshake, counted") {
   Pair p(DeviceOptions{}, true, false);
   auto psk = x25519::PresharedKey::Generate();
   REQUIRE(psk.ok());
@@ -326,6 +326,38 @@ TEST_CASE("Configuration: remove, update_only, replace_allowed_ips, replace_peer
   self.peers.emplace_back().public_key = p.alice.public_key;
   REQUIRE(p.alice.device.Apply(self, p.clock.Now()).ok());
   CHECK(p.alice.device.peer_count() == 0);
+}
+
+}  // namespace
+}  // namespace meshvpn::wg
+
+namespace meshvpn::wg {
+namespace {
+
+TEST_CASE("A forged response does not spend the handshake: the real one still completes it") {
+  test::Pair p;
+  p.SendFrom(p.alice, test::Ipv4Packet({10, 0, 0, 1}, {10, 0, 0, 2}, 10));
+  REQUIRE(p.alice.output.outbox.size() == 1);
+  p.Inject(p.bob, p.alice.output.outbox.front().bytes, p.alice.endpoint);
+  p.alice.output.outbox.clear();
+  REQUIRE(p.bob.output.outbox.size() == 1);
+  const Bytes real = p.bob.output.outbox.front().bytes;
+  p.bob.output.outbox.clear();
+
+  // Anyone who saw the initiation knows the index; mac1 needs only Alice's public key.
+  Bytes forged = real;
+  forged[response::kEncryptedNothingOffset] ^= 0x80;
+  auto macs = CookieGenerator::Create(p.alice.public_key.bytes());
+  REQUIRE(macs.ok());
+  REQUIRE(macs->AddMacs(forged, p.clock.Now()));
+  p.Inject(p.alice, forged, p.bob.endpoint);
+  CHECK(p.alice.device.stats().dropped(DropReason::kHandshakeFailed) == 1);
+  CHECK(p.alice.device.stats().handshakes_completed == 0);
+
+  p.Inject(p.alice, real, p.bob.endpoint);
+  CHECK(p.alice.device.stats().handshakes_completed == 1);
+  p.Flush();
+  CHECK(p.bob.output.delivered.size() == 1);
 }
 
 }  // namespace

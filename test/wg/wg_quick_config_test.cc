@@ -266,7 +266,7 @@ TEST_CASE("wg-quick: errors name the file, line and field, never key material") 
   }
 }
 
-TEST_CASE("wg-quick: host names go to the resolver; RefuseHostNames refuses them") {
+TEST_CASE("wg-quick: host names go to the resolver, and RefuseHostNames refuses them") {
   const std::string text = "[Interface]\nPrivateKey = " + std::string(kPrivate) +
                            "\n[Peer]\nPublicKey = " + std::string(kPeer1) +
                            "\nEndpoint = [vpn.example]:51820\n";

@@ -1,4 +1,4 @@
-// mini-wireguard (deep dive project 7, C project 4): a userspace WireGuard that behaves like
+// mini-wireguard (deep dive project 7): a userspace WireGuard that behaves like
 // wireguard-go - a TUN interface and a UAPI socket that the standard `wg` tool drives - or reads
 // a wg-quick file and brings the whole interface up.
 #include <fcntl.h>

@@ -53,6 +53,16 @@ absl::Status CipherState::InitializeKey(NoiseKeySpan key) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<CipherState> CipherState::Clone() const {
+  CipherState copy(backend_);
+  if (has_key_) {
+    if (absl::Status s = copy.InitializeKey(k_); !s.ok()) return s;
+  }
+  copy.n_ = n_;
+  copy.failed_ = failed_;
+  return copy;
+}
+
 absl::StatusOr<aead::ChaCha20Poly1305> CipherState::TakeAead() {
   if (!has_key_ || failed_) {
     return absl::FailedPreconditionError("noise: no key to hand over");

@@ -85,6 +85,26 @@ absl::StatusOr<HandshakeState> HandshakeState::Create(HandshakeConfig config) {
   return hs;
 }
 
+absl::StatusOr<HandshakeState> HandshakeState::Clone() const {
+  absl::StatusOr<SymmetricState> symmetric = symmetric_.Clone();
+  if (!symmetric.ok()) return symmetric.status();
+  HandshakeState copy(spec_, role_, backend_);
+  copy.observer_ = observer_;
+  copy.symmetric_ = *std::move(symmetric);
+  copy.s_ = s_;
+  copy.s_pub_ = s_pub_;
+  copy.e_ = e_;
+  copy.e_pub_ = e_pub_;
+  copy.rs_ = rs_;
+  copy.re_ = re_;
+  copy.psk_ = psk_;
+  copy.message_index_ = message_index_;
+  copy.failed_ = failed_;
+  copy.split_done_ = split_done_;
+  copy.psk_mixed_ = psk_mixed_;
+  return copy;
+}
+
 absl::Status HandshakeState::SetPresharedKey(x25519::PresharedKey psk) {
   if (!spec_->has_psk) {
     return absl::InvalidArgumentError(

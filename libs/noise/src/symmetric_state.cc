@@ -9,6 +9,16 @@ namespace meshvpn::noise {
 
 SymmetricState::~SymmetricState() { SecureWipe(ck_); }
 
+absl::StatusOr<SymmetricState> SymmetricState::Clone() const {
+  absl::StatusOr<CipherState> cipher = cipher_.Clone();
+  if (!cipher.ok()) return cipher.status();
+  SymmetricState copy(backend_);
+  copy.ck_ = ck_;
+  copy.h_ = h_;
+  copy.cipher_ = *std::move(cipher);
+  return copy;
+}
+
 void SymmetricState::InitializeSymmetric(std::string_view protocol_name) {
   const ByteSpan name = AsBytes(protocol_name);
   if (name.size() <= kBlake2sHashSize) {

@@ -17,13 +17,16 @@ void Device::SendToPeer(Peer& peer, PacketBuffer* buffer) {
   output_->SendDatagram(buffer, *peer.endpoint);
 }
 
+bool Device::HasRoomToSeal(const PacketBuffer& buffer) const {
+  const size_t padded = PaddedSize(buffer.size(), options_.mtu);
+  return buffer.headroom() >= transport::kHeaderSize &&
+         buffer.tailroom() >= padded - buffer.size() + kAeadTagSize;
+}
+
 bool Device::SealTransport(Keypair& keypair, PacketBuffer& buffer) {
   const size_t plain = buffer.size();
   const size_t padded = PaddedSize(plain, options_.mtu);
-  if (buffer.headroom() < transport::kHeaderSize ||
-      buffer.tailroom() < padded - plain + kAeadTagSize) {
-    return false;
-  }
+  if (!HasRoomToSeal(buffer)) return false;
   MutableByteSpan padding = buffer.Append(padded - plain);
   std::memset(padding.data(), 0, padding.size());
   (void)buffer.Append(kAeadTagSize);
@@ -59,7 +62,8 @@ void Device::SendOnSession(Peer& peer, PacketBuffer* buffer, MonoTime now) {
 
 void Device::SealAndSend(Peer& peer, Keypair& keypair, PacketBuffer* buffer, MonoTime now) {
   const bool keepalive = buffer->empty();
-  if (tracer_ != nullptr) {
+  if (!HasRoomToSeal(*buffer)) return Drop(buffer, DropReason::kNoBufferRoom);
+  if (tracer_ != nullptr) {  // before sealing: the tracer shows the plaintext
     tracer_->OnSealed(peer.public_key, buffer->span(), keypair.next_send_counter,
                       TransportSize(PaddedSize(buffer->size(), options_.mtu)), *peer.endpoint);
   }

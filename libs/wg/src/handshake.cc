@@ -76,12 +76,16 @@ absl::StatusOr<SessionKeys> InitiatorHandshake::ConsumeResponse(ByteSpan message
   if (parsed.receiver_index != sender_index_) {
     return absl::InvalidArgumentError("wg: the response is for another handshake");
   }
+  // Read on a copy: a forged response (its index is public, mac1 needs only our public key) must
+  // not spend the handshake that the real response will complete.
+  MESHVPN_ASSIGN_OR_RETURN(noise::HandshakeState attempt, state_.Clone());
   std::array<uint8_t, kResponseNoiseSize> payload{};
   MESHVPN_ASSIGN_OR_RETURN(
       size_t payload_size,
-      state_.ReadMessage(message.subspan(response::kEphemeralOffset, kResponseNoiseSize), payload));
+      attempt.ReadMessage(message.subspan(response::kEphemeralOffset, kResponseNoiseSize),
+                          payload));
   if (payload_size != 0) return absl::InvalidArgumentError("wg: the response carries a payload");
-  return Finish(state_, sender_index_, parsed.sender_index, /*we_initiated=*/true);
+  return Finish(attempt, sender_index_, parsed.sender_index, /*we_initiated=*/true);
 }
 
 absl::StatusOr<ResponderHandshake> ResponderHandshake::Consume(

@@ -1,6 +1,9 @@
 #include "meshvpn/wg/uv_device.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
@@ -13,6 +16,9 @@ namespace {
 constexpr size_t kBufferCapacity = 2048;
 constexpr size_t kMaxMtu = kBufferCapacity - PacketBuffer::kDefaultHeadroom - 64;
 constexpr size_t kSocketBufferBytes = 4 << 20;
+// Decrypted packets collected before a TUN write batch / the sink. Larger than one UDP read batch
+// (128), so a sink is only called after the core handled a whole batch.
+constexpr size_t kDeliverBatch = 2 * udp::kMaxBatch;
 
 }  // namespace
 
@@ -22,7 +28,7 @@ UvDevice::UvDevice(uv_loop_t* loop, UvDeviceOptions options)
       logger_(options_.log_sink, "wg", options_.log_level),
       pool_(options_.pool_buffers, kBufferCapacity) {
   to_udp_.reserve(udp::kMaxBatch);
-  to_tun_.reserve(tun::UvTunDriver::kMaxBatch);
+  to_tun_.reserve(kDeliverBatch);
 }
 
 absl::StatusOr<std::unique_ptr<UvDevice>> UvDevice::Create(uv_loop_t* loop,
@@ -62,9 +68,23 @@ absl::Status UvDevice::Bind(uint16_t port) {
   MESHVPN_ASSIGN_OR_RETURN(socket_, udp::UdpSocket::Open(loop_, &pool_, socket_options));
   MESHVPN_RETURN_IF_ERROR(socket_->Start(this));
   bound_port_ = socket_->local_endpoint().port();
+  applied_fwmark_ = 0;
+  ApplyFwmark();
   device_->set_bound_port(bound_port_);
   logger_.Info("listening on UDP port %d", bound_port_);
   return absl::OkStatus();
+}
+
+void UvDevice::ApplyFwmark() {
+  const uint32_t mark = device_->fwmark();
+  if (!socket_ || mark == applied_fwmark_) return;
+  // SO_MARK routes our UDP packets by policy (wg-quick uses it to keep them off the tunnel).
+  if (setsockopt(socket_->fd(), SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0) {
+    logger_.Warning("fwmark 0x%x: setsockopt(SO_MARK): %s", mark, std::strerror(errno));
+    return;
+  }
+  applied_fwmark_ = mark;
+  logger_.Info("fwmark 0x%x set on the UDP socket", mark);
 }
 
 absl::Status UvDevice::Start() {
@@ -88,6 +108,7 @@ absl::Status UvDevice::Apply(const DeviceConfigUpdate& update) {
     absl::Status bound = Bind(device_->listen_port());
     if (!bound.ok() && status.ok()) status = bound;
   }
+  ApplyFwmark();
   Flush();  // a new persistent keepalive may be due at once
   ArmTimer();
   return status;
@@ -123,7 +144,7 @@ void UvDevice::SendDatagram(PacketBuffer* buffer, const udp::Endpoint& to) {
 
 void UvDevice::DeliverPacket(PacketBuffer* buffer) {
   to_tun_.push_back(buffer);  // a TUN write or the sink's OnPacket, after the core call returns
-  if (to_tun_.size() == tun::UvTunDriver::kMaxBatch) Flush();
+  if (to_tun_.size() == kDeliverBatch) Flush();
 }
 
 void UvDevice::Flush() {

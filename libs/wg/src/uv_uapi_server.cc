@@ -145,7 +145,8 @@ void UvUapiServer::Close(Connection* connection) {
   auto it = std::find_if(connections_.begin(), connections_.end(),
                          [&](const auto& c) { return c.get() == connection; });
   if (it == connections_.end()) return;
-  // Pending writes finish before the close callback (libuv cancels none that were queued).
+  // libuv cancels writes still queued when the handle closes (UV_ECANCELED; OnWritten frees
+  // them). A reply written just before usually went out at once: uv_write tries immediately.
   (*it)->pipe.Reset();
   connections_.erase(it);
 }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
+#include <optional>
 
 #include "meshvpn/base/clock.h"
 #include "meshvpn/base/packet_buffer.h"
@@ -51,14 +52,14 @@ x25519::PrivateKey FixedKey(uint8_t seed) {
 }
 
 struct Node {
-  Node(const FakeClock* clock, uint8_t seed)
-      : pool(32, 2048), out(&pool), device(&pool, &out, clock) {
+  Node(const FakeClock* clock, uint8_t seed) : pool(32, 2048), out(&pool) {
+    device.emplace(&pool, &out, clock);
     key = FixedKey(seed);
     public_key = *x25519::DerivePublicKey(key);
   }
   PacketPool pool;
   Queue out;
-  Device device;
+  std::optional<Device> device;  // reset first at the end, so the pool can be checked
   x25519::PrivateKey key;
   x25519::PublicKey public_key;
 };
@@ -71,7 +72,7 @@ void Configure(Node& self, const Node& peer, const char* allowed, const udp::End
   p.public_key = peer.public_key;
   p.allowed_ips.push_back(*tun::IpPrefix::Parse(allowed));
   if (endpoint) p.endpoint = *endpoint;
-  Check(self.device.Apply(update, now).ok());
+  Check(self.device->Apply(update, now).ok());
 }
 
 PacketBuffer* Load(PacketPool& pool, ByteSpan bytes) {
@@ -91,7 +92,7 @@ void Pump(Node& from, Node& to, const udp::Endpoint& source, MonoTime now) {
   while (!from.out.sent.empty()) {
     PacketBuffer* b = from.out.sent.front();
     from.out.sent.pop_front();
-    if (PacketBuffer* copy = Load(to.pool, b->span())) to.device.HandleDatagram(copy, source, now);
+    if (PacketBuffer* copy = Load(to.pool, b->span())) to.device->HandleDatagram(copy, source, now);
     from.pool.Release(b);
   }
 }
@@ -110,7 +111,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // Establish them -> us: a packet from them starts the handshake.
   const uint8_t first[20] = {0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 2, 10, 0, 0, 1};
-  them.device.HandleTunPacket(Load(them.pool, first), clock.Now());
+  them.device->HandleTunPacket(Load(them.pool, first), clock.Now());
   for (int i = 0; i < 3; ++i) {
     Pump(them, us, them_at, clock.Now());
     Pump(us, them, us_at, clock.Now());
@@ -131,7 +132,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 0:
       case 4:
         if (PacketBuffer* b = Load(us.pool, bytes)) {
-          us.device.HandleDatagram(b, selector == 0 ? them_at : stranger, clock.Now());
+          us.device->HandleDatagram(b, selector == 0 ? them_at : stranger, clock.Now());
         }
         break;
       case 1:
@@ -139,19 +140,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           if (b->size() == initiation::kSize || b->size() == response::kSize) {
             (void)mac_maker->AddMacs(b->span(), clock.Now());
           }
-          us.device.HandleDatagram(b, them_at, clock.Now());
+          us.device->HandleDatagram(b, them_at, clock.Now());
         }
         break;
       case 2:
         if (PacketBuffer* b = Load(them.pool, bytes)) {
-          them.device.HandleTunPacket(b, clock.Now());
+          them.device->HandleTunPacket(b, clock.Now());
           Pump(them, us, them_at, clock.Now());
         }
         break;
       case 3:
         clock.Advance(std::chrono::milliseconds(100) * (n > 0 ? bytes[0] : 1));
-        us.device.HandleExpiry(clock.Now());
-        them.device.HandleExpiry(clock.Now());
+        us.device->HandleExpiry(clock.Now());
+        them.device->HandleExpiry(clock.Now());
         break;
     }
     // What we answer goes back to them (so their side of the protocol runs too), then is gone.
@@ -160,7 +161,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   us.out.DropAll();
   them.out.DropAll();
-  const DeviceStats& stats = us.device.stats();
+  const DeviceStats& stats = us.device->stats();
   Check(stats.packets_received + stats.keepalives_received <= stats.datagrams_received);
+  // Every buffer is back in its pool once the devices (holding staged packets) are gone.
+  us.device.reset();
+  them.device.reset();
+  Check(us.pool.available() == us.pool.capacity());
+  Check(them.pool.available() == them.pool.capacity());
   return 0;
 }

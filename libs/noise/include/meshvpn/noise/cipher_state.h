@@ -79,6 +79,10 @@ class CipherState {
   // FailedPrecondition without a key.
   [[nodiscard]] absl::StatusOr<aead::ChaCha20Poly1305> TakeAead();
 
+  // An independent copy (same key and nonce, its own AEAD context): a second secret, wiped on its
+  // own destruction. For trying a message on a copy so that a forged one cannot spend the state.
+  [[nodiscard]] absl::StatusOr<CipherState> Clone() const;
+
   // A 32-byte identifier of the current key, HASH("meshvpn noise key id" || k): safe to print
   // (one-way), equal on both ends of a channel, nullopt-like all-zero without a key.
   Blake2sHash KeyId() const;

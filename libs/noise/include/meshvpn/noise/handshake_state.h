@@ -95,6 +95,10 @@ class HandshakeState {
   // InvalidArgument for a pattern without psk, FailedPrecondition once the psk was mixed in.
   [[nodiscard]] absl::Status SetPresharedKey(x25519::PresharedKey psk);
 
+  // An independent copy of the handshake so far (secrets included, wiped on its own destruction).
+  // WireGuard reads a response on a copy: a forged one then fails the copy, not the handshake.
+  [[nodiscard]] absl::StatusOr<HandshakeState> Clone() const;
+
   bool IsMyTurnToWrite() const;
   bool IsComplete() const;
   bool failed() const { return failed_; }

@@ -52,6 +52,9 @@ class SymmetricState {
   // temp_k1, temp_k2 = HKDF(ck, empty, 2); two CipherStates keyed with them. Wipes ck.
   [[nodiscard]] absl::StatusOr<CipherStatePair> Split();
 
+  // An independent copy (see CipherState::Clone).
+  [[nodiscard]] absl::StatusOr<SymmetricState> Clone() const;
+
   const Blake2sHash& handshake_hash() const { return h_; }
   bool has_key() const { return cipher_.HasKey(); }
   CryptoBackend backend() const { return backend_; }

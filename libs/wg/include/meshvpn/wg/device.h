@@ -115,6 +115,7 @@ class Device {
 
   // Sending (device_send.cc).
   void Drop(PacketBuffer* buffer, DropReason reason);
+  bool HasRoomToSeal(const PacketBuffer& buffer) const;
   bool SealTransport(Keypair& keypair, PacketBuffer& buffer);
   void SendOnSession(Peer& peer, PacketBuffer* buffer, MonoTime now);
   void SealAndSend(Peer& peer, Keypair& keypair, PacketBuffer* buffer, MonoTime now);

@@ -26,12 +26,12 @@ enum class DropReason : uint8_t {
   kExpiredKeypair,        // the session is older than REJECT_AFTER_TIME or its counter is used up
   kReplayedPacket,        // a counter already seen, or behind the replay window
   kDecryptFailed,         // the transport message did not authenticate
-  kBadInnerPacket,        // the decrypted packet is not IPv4/IPv6 or its length is wrong
+  kBadInnerPacket,        // not IPv4/IPv6 or a wrong length (decrypted, or read from the TUN)
   kWrongSourceAddress,    // its source address is not among the peer's allowed IPs
   // Packets to send.
   kNoRoute,          // no peer's allowed IPs contain the destination
   kNoEndpoint,       // the peer has no known endpoint yet
-  kNoPrivateKey,     // the device has no private key
+  kNoPrivateKey,     // the device has no private key (packets to send and datagrams received)
   kStagedQueueFull,  // too many packets waiting for a handshake: the oldest was dropped
   kHandshakeGaveUp,  // packets waiting for a handshake that never completed
   kNoBufferRoom,     // the buffer lacks headroom or tailroom for the header, padding and tag

@@ -41,7 +41,8 @@ class InitiatorHandshake {
                                                   CryptoBackend backend = CryptoBackend::kOpenSsl);
 
   // Reads a response addressed to sender_index() (its macs are the caller's to check first).
-  // Unauthenticated for a wrong key, psk or tampering; the object is then spent either way.
+  // Unauthenticated for a wrong key, psk or tampering; a failed response leaves this handshake
+  // as it was (the real response may still come), a successful one completes it.
   absl::StatusOr<SessionKeys> ConsumeResponse(ByteSpan response);
 
   uint32_t sender_index() const { return sender_index_; }

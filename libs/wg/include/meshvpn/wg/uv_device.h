@@ -90,6 +90,7 @@ class UvDevice final : public DeviceOutput,
   UvDevice(uv_loop_t* loop, UvDeviceOptions options);
   absl::Status Bind(uint16_t port);
   void Flush();
+  void ApplyFwmark();
   void ArmTimer();
   static void OnTimer(uv_timer_t* timer);
   void HandleTimer();
@@ -104,6 +105,7 @@ class UvDevice final : public DeviceOutput,
   std::unique_ptr<tun::UvTunDriver> tun_;
   UvTimer timer_;
   uint16_t bound_port_ = 0;
+  uint32_t applied_fwmark_ = 0;
   bool started_ = false;
   bool delivering_ = false;  // Flush is handing packets to the TUN side or the sink
   // Output collected during one callback and flushed at its end (batched sendmmsg / TUN writes).
