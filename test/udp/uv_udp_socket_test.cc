@@ -134,6 +134,8 @@ TEST_CASE("a batch of 100 datagrams goes out in one sendmmsg and arrives in orde
     if (batch_size == 128) {
       CHECK(a->stats().send_calls == 1);
       CHECK(a->stats().largest_send_batch == 100);
+      // All the same size to one destination: UDP_SEGMENT groups of up to 64 in that one call.
+      CHECK(a->stats().gso_segments_sent == 100);
       // All 100 were sent before the loop ran, so reads return several at once (usually all
       // 100 in one call; a loaded machine's softirq may deliver them in a few steps).
       CHECK(b->stats().receive_calls < 100);
@@ -141,6 +143,7 @@ TEST_CASE("a batch of 100 datagrams goes out in one sendmmsg and arrives in orde
       CHECK(at_b.batch_sizes.size() == b->stats().receive_calls);
     } else {
       CHECK(a->stats().send_calls == 100);
+      CHECK(a->stats().gso_segments_sent == 0);
       CHECK(b->stats().receive_calls == 100);
       CHECK(b->stats().largest_receive_batch == 1);
     }
@@ -389,6 +392,62 @@ TEST_CASE("drop reasons have stable names") {
   CHECK(ToString(DropReason::kTruncated) == "truncated");
   CHECK(ToString(DropReason::kSendQueueFull) == "send_queue_full");
   CHECK(ToString(DropReason::kSocketClosed) == "socket_closed");
+}
+
+}  // namespace
+}  // namespace meshvpn::udp
+
+namespace meshvpn::udp {
+namespace {
+
+TEST_CASE(
+    "UDP_SEGMENT groups only same-size runs to one destination; all arrive intact, in order") {
+  const bool gso = GENERATE(true, false);
+  INFO("gso " << gso);
+  UvLoop loop;
+  PacketPool pool(512, 2048);
+  {
+    UdpSocketOptions opts = BindTo("127.0.0.1:0");
+    opts.gso = gso;
+    opts.receive_buffer_bytes = 4 << 20;
+    auto a = MustOpen(loop.get(), &pool, opts);
+    auto b = MustOpen(loop.get(), &pool, opts);
+    auto c = MustOpen(loop.get(), &pool, opts);
+    Recorder at_b, at_c;
+    REQUIRE(b->Start(&at_b).ok());
+    REQUIRE(c->Start(&at_c).ok());
+    // 70 of 1400 bytes to b (two groups: 64 + 6), a short one that ends the second group, 5 to c,
+    // then 3 of mixed sizes to b (1400, 700: a shorter last segment; 1400 starts a new group).
+    std::vector<std::string> payloads;
+    std::vector<SendItem> items;
+    auto add = [&](size_t size, const UdpSocket& to) {
+      std::string p(size, static_cast<char>('A' + payloads.size() % 26));
+      p.replace(0, 4, absl::StrFormat("%04d", payloads.size()));
+      payloads.push_back(std::move(p));
+      items.push_back({AsBytes(payloads.back()), to.local_endpoint()});
+    };
+    payloads.reserve(100);
+    for (int i = 0; i < 70; ++i) add(1400, *b);
+    add(100, *b);
+    for (int i = 0; i < 5; ++i) add(1400, *c);
+    add(1400, *b);
+    add(700, *b);
+    add(1400, *b);
+    CHECK(a->SendBatch(items) == items.size());
+    REQUIRE(RunUntil(loop.get(),
+                     [&] { return at_b.entries.size() == 74 && at_c.entries.size() == 5; }));
+    size_t at_b_index = 0, at_c_index = 0;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const bool to_c = items[i].to == c->local_endpoint();
+      const auto& entry = to_c ? at_c.entries[at_c_index++] : at_b.entries[at_b_index++];
+      CHECK(entry.payload == payloads[i]);
+    }
+    CHECK(a->stats().packets_sent == 79);
+    // Groups: 64, 6+1 (the 100-byte one ends it), 5 to c, 1400+700, 1400 alone.
+    CHECK(a->stats().gso_segments_sent == (gso ? 64 + 7 + 5 + 2 : 0));
+  }
+  CHECK(pool.available() == pool.capacity());
+  CHECK(loop.Close() == 0);
 }
 
 }  // namespace

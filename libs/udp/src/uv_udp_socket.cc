@@ -1,12 +1,14 @@
 #include "meshvpn/udp/uv_udp_socket.h"
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "absl/strings/str_format.h"
 #include "meshvpn/base/status.h"
@@ -23,6 +25,11 @@ struct UdpSocket::SysBuffers {
   std::array<iovec, kMaxBatch> tx_iov{};
   std::array<sockaddr_storage, kMaxBatch> tx_addr{};
   std::array<PacketBuffer*, kMaxBatch> tx_buffer{};
+  // UDP_SEGMENT groups: one mmsghdr per group of consecutive tx slots [first, end), whose iovecs
+  // are the slots' own (contiguous), with a control message carrying the segment size.
+  std::array<mmsghdr, kMaxBatch> gso_msgs{};
+  std::array<std::array<uint8_t, CMSG_SPACE(sizeof(uint16_t))>, kMaxBatch> gso_control{};
+  std::array<size_t, kMaxBatch> gso_end{};
   // Where datagrams go when the pool is empty: read (so the socket does not stay readable
   // forever), truncated to this size, and discarded.
   std::array<uint8_t, 64> drain{};
@@ -31,6 +38,11 @@ struct UdpSocket::SysBuffers {
 namespace {
 
 bool WouldBlock(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
+
+// Linux's limits for one UDP_SEGMENT send: UDP_MAX_SEGMENTS (64 before 6.x) and the 64 KiB of an
+// IP packet, less headers.
+constexpr size_t kMaxGsoSegments = 64;
+constexpr size_t kMaxGsoBytes = 60000;
 
 }  // namespace
 
@@ -113,6 +125,7 @@ absl::Status UdpSocket::Setup() {
   poll_ = std::move(*poll);
   poll_.set_owner(this);
 
+  gso_ = options_.gso && options_.batch_size > 1;  // batch 1 stays the unbatched baseline
   options_.logger.Info("bound %s%s; %s", local_.ToString(), dual_stack_ ? " (dual-stack)" : "",
                        ToString(buffer_sizes_));
   return absl::OkStatus();
@@ -337,8 +350,94 @@ bool UdpSocket::PrepareSend(size_t i, const uint8_t* data, size_t size, const En
 }
 
 size_t UdpSocket::Transmit(size_t count, size_t* rejected) {
+  return gso_ ? TransmitSegmented(count, rejected) : TransmitEach(0, count, rejected);
+}
+
+size_t UdpSocket::GroupForGso(size_t begin, size_t count, size_t group) {
+  SysBuffers& sys = *sys_;
+  const size_t segment = tx_size_[begin];
+  size_t end = begin + 1;
+  size_t total = segment;
+  while (end < count && end - begin < kMaxGsoSegments && tx_size_[end] <= segment &&
+         total + tx_size_[end] <= kMaxGsoBytes && tx_to_[end] == tx_to_[begin]) {
+    total += tx_size_[end];
+    const bool shorter = tx_size_[end] < segment;  // only the last segment may be shorter
+    ++end;
+    if (shorter) break;
+  }
+  mmsghdr& m = sys.gso_msgs[group];
+  m.msg_hdr = sys.tx_msgs[begin].msg_hdr;
+  m.msg_hdr.msg_iov = &sys.tx_iov[begin];
+  m.msg_hdr.msg_iovlen = end - begin;
+  m.msg_len = 0;
+  if (end - begin > 1) {
+    m.msg_hdr.msg_control = sys.gso_control[group].data();
+    m.msg_hdr.msg_controllen = sys.gso_control[group].size();
+    cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    const uint16_t size = static_cast<uint16_t>(segment);
+    std::memcpy(CMSG_DATA(c), &size, sizeof size);
+  } else {
+    m.msg_hdr.msg_control = nullptr;
+    m.msg_hdr.msg_controllen = 0;
+  }
+  sys.gso_end[group] = end;
+  return end;
+}
+
+size_t UdpSocket::TransmitSegmented(size_t count, size_t* rejected) {
   SysBuffers& sys = *sys_;
   size_t done = 0;
+  while (done < count) {
+    size_t groups = 0;
+    for (size_t next = done; next < count && groups < options_.batch_size;) {
+      next = GroupForGso(next, count, groups++);
+    }
+    int n;
+    if (groups == 1) {
+      n = sendmsg(fd_, &sys.gso_msgs[0].msg_hdr, MSG_DONTWAIT) < 0 ? -1 : 1;
+    } else {
+      n = sendmmsg(fd_, sys.gso_msgs.data(), static_cast<unsigned>(groups), MSG_DONTWAIT);
+    }
+    if (n < 0) {
+      const int error = errno;
+      if (error == EINTR) continue;
+      if (WouldBlock(error)) break;
+      const size_t first_end = sys.gso_end[0];
+      if ((error == EIO || error == EINVAL) && first_end - done > 1) {
+        // The kernel or the route's device cannot segment: send one datagram per call from now.
+        gso_ = false;
+        options_.logger.Warning("UDP segmentation offload refused (%s); sending unsegmented",
+                                std::strerror(error));
+        return done + TransmitEach(done, count, rejected);
+      }
+      stats_.CountDrop(DropReason::kSendError, first_end - done);
+      *rejected += first_end - done;
+      done = first_end;
+      continue;
+    }
+    ++stats_.send_calls;
+    const size_t end = sys.gso_end[static_cast<size_t>(n) - 1];
+    stats_.largest_send_batch = std::max<uint64_t>(stats_.largest_send_batch, end - done);
+    for (int g = 0; g < n; ++g) {
+      const size_t first = g == 0 ? done : sys.gso_end[g - 1];
+      if (sys.gso_end[g] - first > 1) stats_.gso_segments_sent += sys.gso_end[g] - first;
+    }
+    for (size_t k = done; k < end; ++k) {
+      ++stats_.packets_sent;
+      stats_.bytes_sent += tx_size_[k];
+      if (peers_ != nullptr) peers_->OnSent(tx_to_[k], tx_size_[k]);
+    }
+    done = end;
+  }
+  return done;
+}
+
+size_t UdpSocket::TransmitEach(size_t begin, size_t count, size_t* rejected) {
+  SysBuffers& sys = *sys_;
+  size_t done = begin;
   while (done < count) {
     const size_t chunk = std::min(count - done, options_.batch_size);
     int n;
@@ -365,7 +464,7 @@ size_t UdpSocket::Transmit(size_t count, size_t* rejected) {
     }
     done += static_cast<size_t>(n);
   }
-  return done;
+  return done - begin;
 }
 
 size_t UdpSocket::SendBatch(std::span<const SendItem> items) {

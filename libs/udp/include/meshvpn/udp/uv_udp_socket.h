@@ -96,6 +96,9 @@ class UdpSocket {
   // Sends msgs [0, count) prepared in tx_*; returns how many went out before EAGAIN (or all).
   // Per-datagram errors are counted and skipped; stops early only on a full socket buffer.
   size_t Transmit(size_t count, size_t* rejected);
+  size_t TransmitEach(size_t begin, size_t count, size_t* rejected);
+  size_t TransmitSegmented(size_t count, size_t* rejected);
+  size_t GroupForGso(size_t begin, size_t count, size_t group);
   void FlushQueue();
   void Enqueue(const OutgoingPacket& packet);
   // Fills tx slot `i` for `to`; false (and a counted drop) if the socket cannot reach it.
@@ -109,6 +112,7 @@ class UdpSocket {
   AddressFamily family_ = AddressFamily::kIpv6;
   bool dual_stack_ = false;
   Endpoint local_;
+  bool gso_ = false;  // UDP_SEGMENT in use (options_.gso, until the kernel refuses it)
   SocketBufferSizes buffer_sizes_;
   UvPoll poll_;
   int poll_events_ = 0;
