@@ -30,6 +30,15 @@ struct UdpSocket::SysBuffers {
   std::array<mmsghdr, kMaxBatch> gso_msgs{};
   std::array<std::array<uint8_t, CMSG_SPACE(sizeof(uint16_t))>, kMaxBatch> gso_control{};
   std::array<size_t, kMaxBatch> gso_end{};
+  // UDP_GRO reads: each slot a 64 KiB area (allocated only when GRO is on) and room for the
+  // control message that carries the segment size.
+  static constexpr size_t kGroSlots = 16;
+  static constexpr size_t kGroSlotBytes = 65536;
+  std::unique_ptr<uint8_t[]> gro_data;
+  std::array<mmsghdr, kGroSlots> gro_msgs{};
+  std::array<iovec, kGroSlots> gro_iov{};
+  std::array<sockaddr_storage, kGroSlots> gro_addr{};
+  std::array<std::array<uint8_t, CMSG_SPACE(sizeof(int))>, kGroSlots> gro_control{};
   // Where datagrams go when the pool is empty: read (so the socket does not stay readable
   // forever), truncated to this size, and discarded.
   std::array<uint8_t, 64> drain{};
@@ -126,6 +135,17 @@ absl::Status UdpSocket::Setup() {
   poll_.set_owner(this);
 
   gso_ = options_.gso && options_.batch_size > 1;  // batch 1 stays the unbatched baseline
+  if (options_.gro && options_.batch_size > 1) {
+    const int on = 1;
+    if (setsockopt(fd_, SOL_UDP, UDP_GRO, &on, sizeof on) == 0) {
+      gro_ = true;
+      sys_->gro_data =
+          std::make_unique<uint8_t[]>(SysBuffers::kGroSlots * SysBuffers::kGroSlotBytes);
+    } else {
+      options_.logger.Info("no UDP_GRO here (%s); reading one datagram per slot",
+                           std::strerror(errno));
+    }
+  }
   options_.logger.Info("bound %s%s; %s", local_.ToString(), dual_stack_ ? " (dual-stack)" : "",
                        ToString(buffer_sizes_));
   return absl::OkStatus();
@@ -206,9 +226,10 @@ void UdpSocket::HandlePoll(int status, int events) {
   in_callback_ = true;
   if ((events & UV_WRITABLE) != 0) FlushQueue();
   if ((events & UV_READABLE) != 0) {
+    const size_t slots = gro_ ? SysBuffers::kGroSlots : options_.batch_size;
     for (size_t i = 0; i < options_.max_reads_per_wakeup && receiver_ != nullptr; ++i) {
-      // Fewer datagrams than slots means the socket's queue is empty: skip the EAGAIN call.
-      if (ReadBatch() < options_.batch_size) break;
+      // Fewer messages than slots means the socket's queue is empty: skip the EAGAIN call.
+      if ((gro_ ? ReadCoalesced() : ReadBatch()) < slots) break;
     }
   }
   in_callback_ = false;
@@ -318,8 +339,105 @@ size_t UdpSocket::ReadBatch() {
   return got;
 }
 
+void UdpSocket::DeliverOne(PacketBuffer* buffer, const Endpoint& from, size_t size, MonoTime now,
+                           size_t* delivered) {
+  Datagram& d = rx_batch_[(*delivered)++];
+  d.buffer = buffer;
+  d.from = from;
+  d.new_peer =
+      peers_ != nullptr && peers_->OnReceived(from, size, now) == PeerTable::Observed::kNew;
+  ++stats_.packets_received;
+  stats_.bytes_received += size;
+  if (*delivered == kMaxBatch) {
+    Deliver(*delivered);
+    *delivered = 0;
+  }
+}
+
+size_t UdpSocket::ReadCoalesced() {
+  SysBuffers& sys = *sys_;
+  constexpr size_t kSlots = SysBuffers::kGroSlots;
+  for (size_t i = 0; i < kSlots; ++i) {
+    sys.gro_iov[i] = {sys.gro_data.get() + i * SysBuffers::kGroSlotBytes,
+                      SysBuffers::kGroSlotBytes};
+    msghdr& h = sys.gro_msgs[i].msg_hdr;
+    h.msg_name = &sys.gro_addr[i];
+    h.msg_namelen = sizeof(sockaddr_storage);
+    h.msg_iov = &sys.gro_iov[i];
+    h.msg_iovlen = 1;
+    h.msg_control = sys.gro_control[i].data();
+    h.msg_controllen = sys.gro_control[i].size();
+    h.msg_flags = 0;
+    sys.gro_msgs[i].msg_len = 0;
+  }
+  int n;
+  do {
+    n = recvmmsg(fd_, sys.gro_msgs.data(), static_cast<unsigned>(kSlots), 0, nullptr);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) {
+    if (n < 0 && !WouldBlock(errno)) stats_.CountDrop(DropReason::kReceiveError);
+    return 0;
+  }
+  ++stats_.receive_calls;
+  const MonoTime now = peers_ != nullptr ? clock_->Now() : MonoTime{};
+  size_t delivered = 0;
+  uint64_t datagrams = 0;
+  for (int i = 0; i < n; ++i) {
+    const mmsghdr& m = sys.gro_msgs[i];
+    if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+      stats_.CountDrop(DropReason::kTruncated);
+      continue;
+    }
+    const std::optional<Endpoint> from = Endpoint::FromSockaddr(
+        reinterpret_cast<const sockaddr*>(&sys.gro_addr[i]), m.msg_hdr.msg_namelen);
+    if (!from) {
+      stats_.CountDrop(DropReason::kUnsupportedAddress);
+      continue;
+    }
+    const size_t length = m.msg_len;
+    size_t segment = length;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr); c != nullptr;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&m.msg_hdr), c)) {
+      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+        int size = 0;
+        std::memcpy(&size, CMSG_DATA(c), sizeof size);
+        if (size > 0) segment = static_cast<size_t>(size);
+      }
+    }
+    const uint8_t* data = static_cast<const uint8_t*>(sys.gro_iov[i].iov_base);
+    if (length > segment) stats_.gro_segments_received += (length + segment - 1) / segment;
+    // An empty datagram is a datagram too (a zero-length read).
+    for (size_t offset = 0; offset < length || (length == 0 && offset == 0);) {
+      const size_t size = std::min(segment, length - offset);
+      ++datagrams;
+      PacketBuffer* b = pool_->Acquire();
+      if (b == nullptr) {
+        stats_.CountDrop(DropReason::kNoBuffer);
+      } else if (b->Reset(), !b->SetSize(size)) {
+        pool_->Release(b);
+        stats_.CountDrop(DropReason::kTruncated);
+      } else {
+        if (size > 0) std::memcpy(b->data(), data + offset, size);
+        DeliverOne(b, *from, size, now, &delivered);
+      }
+      if (length == 0) break;
+      offset += size;
+    }
+  }
+  stats_.largest_receive_batch = std::max<uint64_t>(stats_.largest_receive_batch, datagrams);
+  Deliver(delivered);
+  return static_cast<size_t>(n);
+}
+
 void UdpSocket::Deliver(size_t count) {
   if (count == 0) return;
+  if (receiver_ == nullptr) {  // stopped by an earlier part of this read
+    for (size_t i = 0; i < count; ++i) {
+      pool_->Release(rx_batch_[i].buffer);
+      rx_batch_[i].buffer = nullptr;
+    }
+    return;
+  }
   if (expiry_ != nullptr) expiry_->Update();
   std::span<Datagram> batch(rx_batch_.data(), count);
   receiver_->OnDatagrams(batch);

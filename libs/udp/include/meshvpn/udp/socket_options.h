@@ -36,6 +36,10 @@ struct UdpSocketOptions {
   // for the socket's lifetime, with a log line, the first time the kernel refuses it. Not used
   // with batch_size 1 (the one-call-per-datagram baseline).
   bool gso = true;
+  // UDP receive coalescing (Linux UDP_GRO): the kernel may hand over a run of datagrams from one
+  // sender as one buffer with their segment size; the socket splits it back into datagrams, one
+  // pool buffer each (copied out of a 64 KiB read area per slot). Off if the kernel lacks it.
+  bool gro = true;
   // recvmmsg calls per readiness event before yielding to other handles on the loop.
   size_t max_reads_per_wakeup = 8;
   // Datagrams Send() keeps while the socket buffer is full; beyond it they are dropped.

@@ -38,6 +38,8 @@ struct UdpStats {
   uint64_t largest_send_batch = 0;
   // Datagrams that left inside a UDP_SEGMENT super-datagram (2 or more to one destination).
   uint64_t gso_segments_sent = 0;
+  // Datagrams that arrived coalesced by UDP_GRO (2 or more in one read).
+  uint64_t gro_segments_received = 0;
   std::array<uint64_t, kDropReasonCount> drops{};
 
   uint64_t drops_for(DropReason reason) const { return drops[static_cast<size_t>(reason)]; }

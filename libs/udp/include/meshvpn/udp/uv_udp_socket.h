@@ -91,6 +91,9 @@ class UdpSocket {
   void UpdatePollEvents();
   // One recvmmsg call; returns the datagrams read, or 0 when there are none (or on error).
   size_t ReadBatch();
+  size_t ReadCoalesced();
+  void DeliverOne(PacketBuffer* buffer, const Endpoint& from, size_t size, MonoTime now,
+                  size_t* delivered);
   size_t Drain();  // reads and discards when the pool is empty
   void Deliver(size_t count);
   // Sends msgs [0, count) prepared in tx_*; returns how many went out before EAGAIN (or all).
@@ -113,6 +116,7 @@ class UdpSocket {
   bool dual_stack_ = false;
   Endpoint local_;
   bool gso_ = false;  // UDP_SEGMENT in use (options_.gso, until the kernel refuses it)
+  bool gro_ = false;  // UDP_GRO in use (options_.gro and the kernel has it)
   SocketBufferSizes buffer_sizes_;
   UvPoll poll_;
   int poll_events_ = 0;
