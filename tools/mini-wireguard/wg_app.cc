@@ -32,6 +32,7 @@ absl::Status WgApp::Run(const WgAppConfig& config) {
   // As wireguard-go: the interface comes up when its owner says so (ip link set up), unless a
   // config file describes the whole interface.
   tun_config.up = config.file.has_value();
+  tun_config.offload = config.offload;
   std::printf("Creating TUN interface %s...\n", config.interface_name.c_str());
   std::fflush(stdout);
   MESHVPN_ASSIGN_OR_RETURN(tun::TunDevice tun, tun::TunDevice::Create(tun_config, &log_sink_));
@@ -39,6 +40,7 @@ absl::Status WgApp::Run(const WgAppConfig& config) {
 
   wg::UvDeviceOptions options;
   options.tun_fd = tun_->fd();
+  options.tun_vnet_header = tun_->vnet_header();
   options.mtu = static_cast<size_t>(tun_config.mtu);
   options.log_sink = &log_sink_;
   options.log_level = config.log_level;
@@ -141,6 +143,22 @@ void WgApp::PrintStats() const {
     std::printf("Peer %s: endpoint %s, rx %s, tx %s\n", ShortKey(peer.public_key).c_str(),
                 peer.endpoint ? peer.endpoint->ToString().c_str() : "(none)",
                 Bytes(peer.rx_bytes).c_str(), Bytes(peer.tx_bytes).c_str());
+  }
+  if (const tun::TunStats* t = device_->tun_stats()) {
+    std::printf(
+        "TUN: %llu packets read (%llu TSO super-packets cut into %llu), %llu written, "
+        "%llu dropped\n",
+        (unsigned long long)t->packets_read, (unsigned long long)t->tso_packets,
+        (unsigned long long)t->tso_segments, (unsigned long long)t->packets_written,
+        (unsigned long long)t->total_dropped());
+  }
+  if (const udp::UdpStats* u = device_->udp_stats()) {
+    std::printf(
+        "UDP: %llu datagrams sent in %llu calls (%llu by GSO), %llu received in %llu "
+        "calls (%llu coalesced by GRO)\n",
+        (unsigned long long)u->packets_sent, (unsigned long long)u->send_calls,
+        (unsigned long long)u->gso_segments_sent, (unsigned long long)u->packets_received,
+        (unsigned long long)u->receive_calls, (unsigned long long)u->gro_segments_received);
   }
   std::printf("Dropped: %s\n", wg::FormatDrops(s).c_str());
   std::fflush(stdout);

@@ -54,7 +54,7 @@ absl::StatusOr<TunDevice> TunDevice::Create(const TunConfig& config, LogSink* lo
   if (fd < 0) return ErrnoToStatus(errno, "tun: open /dev/net/tun");
 
   ifreq request = RequestFor(config.name);
-  request.ifr_flags = IFF_TUN | IFF_NO_PI;
+  request.ifr_flags = IFF_TUN | IFF_NO_PI | (config.offload ? IFF_VNET_HDR : 0);
   if (::ioctl(fd, TUNSETIFF, &request) < 0) {
     const int error = errno;
     ::close(fd);
@@ -73,6 +73,15 @@ absl::StatusOr<TunDevice> TunDevice::Create(const TunConfig& config, LogSink* lo
   }
   // From here on the TunDevice owns the descriptor; returning an error closes it.
   TunDevice device(fd, std::move(name), index_request.ifr_ifindex);
+  Logger log(log_sink, "tun");
+  if (config.offload) {
+    device.vnet_header_ = true;
+    const unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    if (::ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
+      log.Warning("%s: TUNSETOFFLOAD refused (%s): no checksum or TSO offload", device.name(),
+                  std::strerror(errno));
+    }
+  }
   if (config.mtu != 0) {
     if (absl::Status s = device.SetMtu(config.mtu); !s.ok()) return s;
   }
@@ -83,20 +92,21 @@ absl::StatusOr<TunDevice> TunDevice::Create(const TunConfig& config, LogSink* lo
   for (const IpPrefix& prefix : config.addresses) {
     if (absl::Status s = device.AddAddress(prefix); !s.ok()) return s;
   }
-  Logger log(log_sink, "tun");
   std::string addresses;
   for (const IpPrefix& prefix : config.addresses) {
     absl::StrAppendFormat(&addresses, " %s", prefix.ToString());
   }
-  log.Info("created %s (index %d, mtu %d%s)%s", device.name(), device.index(),
-           config.mtu == 0 ? 1500 : config.mtu, config.up ? ", up" : "", addresses);
+  log.Info("created %s (index %d, mtu %d%s%s)%s", device.name(), device.index(),
+           config.mtu == 0 ? 1500 : config.mtu, config.up ? ", up" : "",
+           config.offload ? ", TSO offload" : "", addresses);
   return device;
 }
 
 TunDevice::TunDevice(TunDevice&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       name_(std::move(other.name_)),
-      index_(std::exchange(other.index_, 0)) {}
+      index_(std::exchange(other.index_, 0)),
+      vnet_header_(std::exchange(other.vnet_header_, false)) {}
 
 TunDevice& TunDevice::operator=(TunDevice&& other) noexcept {
   if (this != &other) {
@@ -104,6 +114,7 @@ TunDevice& TunDevice::operator=(TunDevice&& other) noexcept {
     fd_ = std::exchange(other.fd_, -1);
     name_ = std::move(other.name_);
     index_ = std::exchange(other.index_, 0);
+    vnet_header_ = std::exchange(other.vnet_header_, false);
   }
   return *this;
 }

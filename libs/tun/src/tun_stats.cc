@@ -14,6 +14,8 @@ std::string_view ToString(TunDropReason reason) {
       return "write would block";
     case TunDropReason::kWriteError:
       return "write error";
+    case TunDropReason::kBadOffload:
+      return "bad offload";
   }
   return "unknown";
 }

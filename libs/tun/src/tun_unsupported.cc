@@ -14,11 +14,15 @@ absl::Status Unsupported() {
 
 absl::StatusOr<TunDevice> TunDevice::Create(const TunConfig&, LogSink*) { return Unsupported(); }
 TunDevice::TunDevice(TunDevice&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), name_(std::move(other.name_)), index_(other.index_) {}
+    : fd_(std::exchange(other.fd_, -1)),
+      name_(std::move(other.name_)),
+      index_(other.index_),
+      vnet_header_(other.vnet_header_) {}
 TunDevice& TunDevice::operator=(TunDevice&& other) noexcept {
   fd_ = std::exchange(other.fd_, -1);
   name_ = std::move(other.name_);
   index_ = other.index_;
+  vnet_header_ = other.vnet_header_;
   return *this;
 }
 TunDevice::~TunDevice() = default;

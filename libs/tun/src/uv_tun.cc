@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "absl/strings/str_format.h"
 #include "meshvpn/base/errno_status.h"
 #include "meshvpn/base/uv_status.h"
+#include "meshvpn/tun/virtio_net.h"
 
 namespace meshvpn::tun {
 
@@ -22,7 +24,8 @@ absl::StatusOr<std::unique_ptr<UvTunDriver>> UvTunDriver::Create(uv_loop_t* loop
     return absl::InvalidArgumentError(
         absl::StrFormat("tun: max_batch %d is outside 1..%d", options.max_batch, kMaxBatch));
   }
-  std::unique_ptr<UvTunDriver> driver(new UvTunDriver(fd, pool, handler, options.max_batch));
+  std::unique_ptr<UvTunDriver> driver(
+      new UvTunDriver(fd, pool, handler, options.max_batch, options.vnet_header));
   // uv_poll_init also puts the descriptor in non-blocking mode.
   auto poll = UvPoll::Create(loop, uv_poll_init, fd);
   if (!poll.ok()) {
@@ -34,14 +37,20 @@ absl::StatusOr<std::unique_ptr<UvTunDriver>> UvTunDriver::Create(uv_loop_t* loop
   return driver;
 }
 
-UvTunDriver::UvTunDriver(int fd, PacketPool* pool, TunPacketHandler* handler, size_t max_batch)
+namespace {
+constexpr size_t kOffloadAreaSize = VirtioNetHeader::kSize + 65536;
+}  // namespace
+
+UvTunDriver::UvTunDriver(int fd, PacketPool* pool, TunPacketHandler* handler, size_t max_batch,
+                         bool vnet_header)
     : fd_(fd),
       pool_(pool),
       handler_(handler),
       max_batch_(max_batch),
       batch_(max_batch, nullptr),
-      scratch_(new uint8_t[pool->buffer_capacity()]),
-      scratch_size_(pool->buffer_capacity()) {}
+      scratch_(new uint8_t[vnet_header ? kOffloadAreaSize : pool->buffer_capacity()]),
+      scratch_size_(vnet_header ? kOffloadAreaSize : pool->buffer_capacity()),
+      vnet_header_(vnet_header) {}
 
 UvTunDriver::~UvTunDriver() { Stop(); }
 
@@ -70,8 +79,104 @@ void UvTunDriver::OnPoll(uv_poll_t* handle, int status, int events) {
   if (events & UV_READABLE) self->OnReadable();
 }
 
+// Cuts a TSO super-packet straight into pool buffers, handing over full batches as it goes.
+class UvTunDriver::SegmentWriter final : public SegmentSink {
+ public:
+  SegmentWriter(UvTunDriver* driver, size_t* count) : driver_(driver), count_(count) {}
+  MutableByteSpan NextSegment(size_t, size_t size) override {
+    if (*count_ == driver_->max_batch_) {
+      driver_->Deliver(*count_);
+      *count_ = 0;
+    }
+    PacketBuffer* buffer = driver_->pool_->Acquire();
+    if (buffer == nullptr) return {};
+    buffer->Reset();
+    if (!buffer->SetSize(size)) {
+      driver_->pool_->Release(buffer);
+      return {};
+    }
+    driver_->batch_[(*count_)++] = buffer;
+    return buffer->span();
+  }
+
+ private:
+  UvTunDriver* driver_;
+  size_t* count_;
+};
+
+// One read with a virtio-net header. False when there is nothing more to read (or it failed).
+bool UvTunDriver::ReadOffloaded(size_t* count) {
+  ssize_t n;
+  do {
+    n = ::read(fd_, scratch_.get(), scratch_size_);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) {
+    const int error = errno;
+    if (n < 0 && (error == EAGAIN || error == EWOULDBLOCK)) return false;
+    stats_.CountDrop(TunDropReason::kReadError);
+    if (*count > 0) Deliver(*count);
+    *count = 0;
+    Fail(n == 0 ? absl::UnavailableError("tun: read: end of file")
+                : ErrnoToStatus(error, "tun: read"));
+    return false;
+  }
+  if (static_cast<size_t>(n) < VirtioNetHeader::kSize) {
+    stats_.CountDrop(TunDropReason::kBadOffload);
+    return true;
+  }
+  const VirtioNetHeader header = VirtioNetHeader::Parse(
+      std::span<const uint8_t, VirtioNetHeader::kSize>(scratch_.get(), VirtioNetHeader::kSize));
+  MutableByteSpan packet(scratch_.get() + VirtioNetHeader::kSize,
+                         static_cast<size_t>(n) - VirtioNetHeader::kSize);
+  if (header.gso_type != VirtioNetHeader::kGsoNone) {
+    size_t segments = 0;
+    SegmentWriter writer(this, count);
+    const OffloadError error = SplitTso(header, packet, writer, &segments);
+    ++stats_.tso_packets;
+    stats_.tso_segments += segments;
+    stats_.packets_read += segments;
+    stats_.bytes_read += packet.size();
+    if (error != OffloadError::kOk) {
+      stats_.CountDrop(error == OffloadError::kTooManySegments ? TunDropReason::kPoolExhausted
+                                                               : TunDropReason::kBadOffload);
+    }
+    return true;
+  }
+  if (CompleteChecksum(header, packet) != OffloadError::kOk) {
+    stats_.CountDrop(TunDropReason::kBadOffload);
+    return true;
+  }
+  if (*count == max_batch_) {
+    Deliver(*count);
+    *count = 0;
+  }
+  PacketBuffer* buffer = pool_->Acquire();
+  if (buffer == nullptr) {
+    stats_.CountDrop(TunDropReason::kPoolExhausted);
+    return true;
+  }
+  buffer->Reset();
+  if (!buffer->SetSize(packet.size())) {
+    pool_->Release(buffer);
+    stats_.CountDrop(TunDropReason::kTooBig);
+    return true;
+  }
+  std::memcpy(buffer->data(), packet.data(), packet.size());
+  ++stats_.packets_read;
+  stats_.bytes_read += packet.size();
+  batch_[(*count)++] = buffer;
+  return true;
+}
+
 void UvTunDriver::OnReadable() {
   size_t count = 0;
+  if (vnet_header_) {
+    for (size_t reads = 0; reads < max_batch_ && reading_; ++reads) {
+      if (!ReadOffloaded(&count)) break;
+    }
+    if (count > 0) Deliver(count);
+    return;
+  }
   // At most max_batch_ packets per wake-up, so one busy device cannot starve the loop.
   for (size_t reads = 0; reads < max_batch_ && reading_; ++reads) {
     PacketBuffer* buffer = pool_->Acquire();
@@ -163,8 +268,17 @@ void UvTunDriver::Fail(const absl::Status& error) {
 }
 
 bool UvTunDriver::Write(ByteSpan packet) {
+  static const uint8_t kNoOffload[VirtioNetHeader::kSize] = {};
   for (;;) {
-    const ssize_t n = ::write(fd_, packet.data(), packet.size());
+    ssize_t n;
+    if (vnet_header_) {
+      iovec parts[2] = {{const_cast<uint8_t*>(kNoOffload), sizeof kNoOffload},
+                        {const_cast<uint8_t*>(packet.data()), packet.size()}};
+      n = ::writev(fd_, parts, 2);
+      if (n >= static_cast<ssize_t>(sizeof kNoOffload)) n -= sizeof kNoOffload;
+    } else {
+      n = ::write(fd_, packet.data(), packet.size());
+    }
     if (n >= 0) {
       ++stats_.packets_written;
       stats_.bytes_written += static_cast<uint64_t>(n);

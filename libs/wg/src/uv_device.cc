@@ -47,8 +47,11 @@ absl::StatusOr<std::unique_ptr<UvDevice>> UvDevice::Create(uv_loop_t* loop,
   core.logger = self->logger_;
   self->device_ = std::make_unique<Device>(&self->pool_, self.get(), &self->clock_, core);
   if (self->options_.tun_fd >= 0) {
-    MESHVPN_ASSIGN_OR_RETURN(self->tun_, tun::UvTunDriver::Create(loop, self->options_.tun_fd,
-                                                                  &self->pool_, self.get()));
+    tun::UvTunOptions tun_options;
+    tun_options.vnet_header = self->options_.tun_vnet_header;
+    MESHVPN_ASSIGN_OR_RETURN(
+        self->tun_, tun::UvTunDriver::Create(loop, self->options_.tun_fd, &self->pool_, self.get(),
+                                             tun_options));
   }
   MESHVPN_ASSIGN_OR_RETURN(self->timer_, UvTimer::Create(loop, uv_timer_init));
   self->timer_.set_owner(self.get());

@@ -84,8 +84,11 @@ wg_start() {
   # LOG_LEVEL=verbose: wireguard-go logs handshakes, keepalives and endpoint changes (default
   # is errors only). WG_PROCESS_FOREGROUND=1 only silences its "kernel has WireGuard" banner;
   # -f already keeps it in the foreground.
-  ip netns exec "$ns" env LOG_LEVEL=verbose WG_PROCESS_FOREGROUND=1 "$bin" -f "$iface" \
-    >"$out" 2>&1 </dev/null &
+  # WG_MINI_ARGS: extra flags for mini-wireguard only (e.g. --offload for the offload variants).
+  local extra=()
+  [[ $impl == mini-wireguard && -n ${WG_MINI_ARGS:-} ]] && read -r -a extra <<<"$WG_MINI_ARGS"
+  ip netns exec "$ns" env LOG_LEVEL=verbose WG_PROCESS_FOREGROUND=1 "$bin" "${extra[@]}" \
+    -f "$iface" >"$out" 2>&1 </dev/null &
   local pid=$!
   E2E_PIDS+=("$pid")
   WG_IFACE[$side]=$iface WG_IMPL[$side]=$impl WG_PID[$side]=$pid WG_OUT[$side]=$out

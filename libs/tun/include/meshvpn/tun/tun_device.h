@@ -22,6 +22,11 @@ struct TunConfig {
   // path. 0 keeps the kernel's default (1500).
   int mtu = 1420;
   bool up = true;
+  // IFF_VNET_HDR with checksum and TCP segmentation offload (TUNSETOFFLOAD): the kernel may hand
+  // over partial checksums and 64 KiB TCP super-packets, which a UvTunDriver with vnet_header set
+  // completes and cuts (virtio_net.h). Fewer, larger reads for TCP. Falls back to no offload (a
+  // log line) when the kernel refuses TUNSETOFFLOAD; the header stays.
+  bool offload = false;
 };
 
 // An open TUN device: IFF_TUN | IFF_NO_PI, so each read() returns exactly one IP packet and each
@@ -49,6 +54,8 @@ class TunDevice {
   const std::string& name() const { return name_; }
   // The interface index (as in `ip link` and RTM_* messages).
   int index() const { return index_; }
+  // Every read and write carries a virtio-net header (TunConfig::offload).
+  bool vnet_header() const { return vnet_header_; }
 
   // The steps Create() runs, for changing a device later.
   absl::Status SetMtu(int mtu);
@@ -68,6 +75,7 @@ class TunDevice {
   int fd_ = -1;
   std::string name_;
   int index_ = 0;
+  bool vnet_header_ = false;
 };
 
 }  // namespace meshvpn::tun

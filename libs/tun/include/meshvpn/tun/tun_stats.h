@@ -15,8 +15,9 @@ enum class TunDropReason : uint8_t {
   kReadError,        // read() failed with something other than EAGAIN/EINTR
   kWriteWouldBlock,  // write() said EAGAIN: the device queue is full
   kWriteError,       // write() failed otherwise (EINVAL for an empty packet, EIO if down...)
+  kBadOffload,       // a virtio-net header the driver cannot honour (see OffloadError)
 };
-inline constexpr size_t kTunDropReasonCount = static_cast<size_t>(TunDropReason::kWriteError) + 1;
+inline constexpr size_t kTunDropReasonCount = static_cast<size_t>(TunDropReason::kBadOffload) + 1;
 // "pool exhausted", "too big", ...
 std::string_view ToString(TunDropReason reason);
 
@@ -27,6 +28,8 @@ struct TunStats {
   uint64_t bytes_written = 0;
   uint64_t read_batches = 0;   // handler calls (each with >= 1 packet)
   uint64_t largest_batch = 0;  // the most packets one handler call received
+  uint64_t tso_packets = 0;    // TSO super-packets read (with offloads on)
+  uint64_t tso_segments = 0;   // the packets they were cut into
   std::array<uint64_t, kTunDropReasonCount> drops{};
 
   uint64_t dropped(TunDropReason reason) const { return drops[static_cast<size_t>(reason)]; }

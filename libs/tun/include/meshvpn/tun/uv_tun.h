@@ -36,6 +36,10 @@ struct UvTunOptions {
   // Packets per handler call, and per wake-up before the driver yields to the loop (the poll is
   // level-triggered, so the rest is read on the next iteration). At most kMaxBatch.
   size_t max_batch = 128;
+  // The descriptor carries virtio-net headers (TunDevice::vnet_header()): reads go through a
+  // 64 KiB area, partial checksums are completed and TSO super-packets cut into pool buffers;
+  // writes get a zero header in front.
+  bool vnet_header = false;
 };
 
 // Watches a TUN descriptor with uv_poll. Per packet it allocates nothing, logs nothing and
@@ -74,7 +78,10 @@ class UvTunDriver {
   const TunStats& stats() const { return stats_; }
 
  private:
-  UvTunDriver(int fd, PacketPool* pool, TunPacketHandler* handler, size_t max_batch);
+  UvTunDriver(int fd, PacketPool* pool, TunPacketHandler* handler, size_t max_batch,
+              bool vnet_header);
+  class SegmentWriter;
+  bool ReadOffloaded(size_t* count);
   static void OnPoll(uv_poll_t* handle, int status, int events);
   void OnReadable();
   // Hands batch_[0..count) to the handler, then releases what it left.
@@ -92,6 +99,7 @@ class UvTunDriver {
   std::vector<PacketBuffer*> batch_;    // sized once, max_batch_ slots
   std::unique_ptr<uint8_t[]> scratch_;  // for reads that have no pool buffer
   size_t scratch_size_;
+  bool vnet_header_;
   TunStats stats_;
 };
 

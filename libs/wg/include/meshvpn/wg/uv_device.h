@@ -37,6 +37,9 @@ struct UvDeviceOptions {
   // and InjectPacket() instead.
   int tun_fd = -1;
   PacketSink* packet_sink = nullptr;
+  // The TUN descriptor carries virtio-net headers (tun::TunDevice::vnet_header(), made with
+  // TunConfig::offload): TSO super-packets are cut into MTU-sized packets before sealing.
+  bool tun_vnet_header = false;
   size_t mtu = 1420;
   size_t pool_buffers = 4096;
   CryptoBackend backend = CryptoBackend::kOpenSsl;
@@ -74,6 +77,7 @@ class UvDevice final : public DeviceOutput,
   void set_tracer(DeviceTracer* tracer) { device_->set_tracer(tracer); }
   uint16_t bound_port() const { return bound_port_; }
   const udp::UdpStats* udp_stats() const { return socket_ ? &socket_->stats() : nullptr; }
+  const tun::TunStats* tun_stats() const { return tun_ ? &tun_->stats() : nullptr; }
 
   // DeviceOutput.
   void SendDatagram(PacketBuffer* buffer, const udp::Endpoint& to) override;
