@@ -23,6 +23,9 @@ ABSL_FLAG(std::string, interface, "", "with -config: the interface name (default
 ABSL_FLAG(int, mtu, 1420, "the interface MTU (a config file's MTU wins)");
 ABSL_FLAG(int, stats_interval, 0, "print the statistics every N seconds (0: only at exit)");
 ABSL_FLAG(bool, verbose, false, "log handshake details (debug level)");
+ABSL_FLAG(bool, udp_offload, true,
+          "UDP segmentation offload (GSO) on send and receive coalescing (GRO); "
+          "--udp-offload=false sends and reads one datagram per slot");
 ABSL_FLAG(bool, offload, false,
           "TUN offloads: the kernel hands over 64 KiB TCP super-packets (TSO) that are cut into "
           "MTU-sized packets here, so bulk TCP needs far fewer reads");
@@ -96,6 +99,7 @@ int main(int argc, char** argv) {
   config.stats_interval_seconds = absl::GetFlag(FLAGS_stats_interval);
   if (absl::GetFlag(FLAGS_verbose)) config.log_level = meshvpn::LogLevel::kDebug;
   config.offload = absl::GetFlag(FLAGS_offload);
+  config.udp_offload = absl::GetFlag(FLAGS_udp_offload);
   const std::string config_path = absl::GetFlag(FLAGS_config);
   const int trace = absl::GetFlag(FLAGS_trace);
   config.trace_packets = trace >= 0 ? static_cast<uint64_t>(trace) : (config_path.empty() ? 0 : 10);

@@ -41,6 +41,7 @@ absl::Status WgApp::Run(const WgAppConfig& config) {
   wg::UvDeviceOptions options;
   options.tun_fd = tun_->fd();
   options.tun_vnet_header = tun_->vnet_header();
+  options.udp_offload = config.udp_offload;
   options.mtu = static_cast<size_t>(tun_config.mtu);
   options.log_sink = &log_sink_;
   options.log_level = config.log_level;

@@ -67,6 +67,8 @@ absl::Status UvDevice::Bind(uint16_t port) {
   socket_options.bind = udp::Endpoint::Any(udp::AddressFamily::kIpv6, port);
   socket_options.receive_buffer_bytes = kSocketBufferBytes;
   socket_options.send_buffer_bytes = kSocketBufferBytes;
+  socket_options.gso = options_.udp_offload;
+  socket_options.gro = options_.udp_offload;
   socket_options.logger = Logger(options_.log_sink, "udp", options_.log_level);
   MESHVPN_ASSIGN_OR_RETURN(socket_, udp::UdpSocket::Open(loop_, &pool_, socket_options));
   MESHVPN_RETURN_IF_ERROR(socket_->Start(this));

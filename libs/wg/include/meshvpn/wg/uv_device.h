@@ -40,6 +40,8 @@ struct UvDeviceOptions {
   // The TUN descriptor carries virtio-net headers (tun::TunDevice::vnet_header(), made with
   // TunConfig::offload): TSO super-packets are cut into MTU-sized packets before sealing.
   bool tun_vnet_header = false;
+  // UDP segmentation offload on send and receive coalescing (udp::UdpSocketOptions::gso/gro).
+  bool udp_offload = true;
   size_t mtu = 1420;
   size_t pool_buffers = 4096;
   CryptoBackend backend = CryptoBackend::kOpenSsl;
