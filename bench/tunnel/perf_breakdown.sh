@@ -55,6 +55,7 @@ fi
 
 awk -v sender="$sender" -v receiver="$receiver" -v mapfile="$work/crypto-map.txt" '
 function syscall_of_wrapper(sym) {
+  if (sym ~ /writev$/) return "writev"
   if (sym ~ /libc_write$|^write$/) return "write"
   if (sym ~ /readv$/) return "readv"
   if (sym ~ /libc_read$|^read$/) return "read"
@@ -67,7 +68,7 @@ function syscall_of_wrapper(sym) {
 }
 function gloss(sc) {
   if (sc == "entry/exit") return "syscall entry/return, call not identified (preemption)"
-  if (sc == "write") return "write (TUN)"
+  if (sc == "write" || sc == "writev") return sc " (TUN)"
   if (sc == "read" || sc == "readv") return sc " (TUN)"
   if (sc ~ /^(send|recv)/) return sc " (UDP)"
   if (sc ~ /^epoll/) return sc " (idle / event wait)"
@@ -102,7 +103,8 @@ function finish(   i, k, s, sc, part, bucket, leafdso, leafsym, d) {
     if (sym[i] != "do_syscall_64") continue
     for (k = i - 1; k >= 1 && sc == ""; k--) {
       s = sym[k]
-      if (sub(/^(__x64_sys_|__se_sys_|__do_sys_|ksys_|__sys_)/, "", s)) sc = s
+      if (s == "do_writev") sc = "writev"
+      else if (sub(/^(__x64_sys_|__se_sys_|__do_sys_|ksys_|__sys_)/, "", s)) sc = s
     }
     for (k = i + 1; k <= n && sc == ""; k++)
       if (dso[k] !~ /kernel/) { sc = syscall_of_wrapper(sym[k]); break }

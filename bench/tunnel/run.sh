@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The WireGuard data plane, side by side in one run: wireguard-go <-> wireguard-go (the baseline),
-# mini-wireguard <-> wireguard-go, mini-wireguard <-> mini-wireguard, and the bare veth (no
-# tunnel: the ceiling for speed, the floor for CPU). Each setup is a pair of network namespaces
-# joined by a veth; the tunnels run over it with MTU 1420 and are configured with `wg`.
+# mini-wireguard <-> wireguard-go, mini-wireguard <-> mini-wireguard, the same with TUN offloads
+# on both sides (mini-wireguard --offload), and the bare veth (no tunnel: the ceiling for speed,
+# the floor for CPU). Each setup is a pair of network namespaces joined by a veth; the tunnels run
+# over it with MTU 1420 and are configured with `wg`.
 #
 #   left namespace  10.22N.0.1 ---- veth ---- 10.22N.0.2  right namespace
 #   tunnel          10.12N.0.1                10.12N.0.2  (iperf3 -s here)
 #   the left side sends: iperf3 client, ping, and the first-named implementation of the pair.
 #
 # Measured for every setup (one setup at a time; the tests are interleaved, i.e. TCP 1 stream on
-# all four setups back to back, then TCP 4 streams, ..., so that a figure and its baseline are
+# all five setups back to back, then TCP 4 streams, ..., so that a figure and its baseline are
 # measured seconds apart on this shared, noisy machine):
 #   TCP throughput, 1 stream and 4 streams (iperf3 -P 4)
 #   UDP received packets/s and loss at 64-byte and 1392-byte payloads (iperf3 -u -b 10G;
@@ -18,13 +19,16 @@
 #   CPU: utime+stime of each daemon (/proc/PID/stat) around each TCP run, and of the two iperf3
 #     ends (iperf3's own report), per GB (10^9 bytes) delivered
 # Every figure is printed as a ratio against wireguard-go <-> wireguard-go from this same run;
-# absolute numbers are printed too but only the ratios compare across runs.
+# absolute numbers are printed too but only the ratios compare across runs. After the tests, each
+# mini-wireguard daemon is asked for its statistics (SIGUSR1) and its TUN and UDP offload counters
+# (TSO super-packets, GSO and GRO datagrams, system calls) are printed and put in the JSON.
 #
 # usage: bench/tunnel/run.sh BUILD_DIR [--quick] [--json FILE] [--perf DIR]
 #   --quick      3 s per iperf3 run instead of 10 s
 #   --json FILE  also write the results as JSON
-#   --perf DIR   afterwards, profile both daemons of mini<->mini and of wireguard-go<->wireguard-go
-#                during one more TCP 1-stream run each (perf record -e cpu-clock -g), reports in DIR
+#   --perf DIR   afterwards, profile both daemons of mini+offload<->mini+offload, mini<->mini and
+#                wireguard-go<->wireguard-go during one more TCP 1-stream run each
+#                (perf record -e cpu-clock -g), reports in DIR
 # Needs root, iperf3, ping, wg, wireguard-go; --perf needs perf (Debian package linux-perf).
 # Everything it creates (namespaces, links, processes, sockets) is removed on exit, also on
 # failure or Ctrl-C.
@@ -85,15 +89,24 @@ if [[ -n $PERF_DIR ]]; then
 fi
 
 # The setups, in the order they are measured and printed. gg is the baseline of every ratio.
-SETUPS=(gg mg mm veth)
+# mo is mm with TUN offloads on both sides (mini-wireguard --offload).
+SETUPS=(gg mg mm mo veth)
 declare -A NAME=([gg]="wireguard-go <-> wireguard-go" [mg]="mini-wireguard <-> wireguard-go"
-  [mm]="mini-wireguard <-> mini-wireguard" [veth]="bare veth (no tunnel)")
-declare -A SHORT=([gg]="wg-go<->wg-go" [mg]="mini<->wg-go" [mm]="mini<->mini" [veth]="bare veth")
-declare -A LEFT_IMPL=([gg]=wireguard-go [mg]=mini-wireguard [mm]=mini-wireguard)
-declare -A RIGHT_IMPL=([gg]=wireguard-go [mg]=wireguard-go [mm]=mini-wireguard)
-declare -A IDX=([veth]=0 [gg]=1 [mg]=2 [mm]=3)
+  [mm]="mini-wireguard <-> mini-wireguard"
+  [mo]="mini-wireguard --offload <-> mini-wireguard --offload" [veth]="bare veth (no tunnel)")
+declare -A SHORT=([gg]="wg-go<->wg-go" [mg]="mini<->wg-go" [mm]="mini<->mini"
+  [mo]="mini+offload<->mini+offload" [veth]="bare veth")
+declare -A LEFT_IMPL=([gg]=wireguard-go [mg]=mini-wireguard [mm]=mini-wireguard
+  [mo]=mini-wireguard)
+declare -A RIGHT_IMPL=([gg]=wireguard-go [mg]=wireguard-go [mm]=mini-wireguard
+  [mo]=mini-wireguard)
+# Extra mini-wireguard flags per setup (WG_MINI_ARGS of test/e2e/lib/wg.sh, set only while that
+# setup's daemons start; wireguard-go ignores it).
+declare -A MINI_ARGS=([mo]="--offload")
+declare -A IDX=([veth]=0 [gg]=1 [mg]=2 [mm]=3 [mo]=4)
 declare -A DST=()          # the address the left side sends to
 declare -A RES=()          # "SETUP.TEST.FIELD" -> number
+declare -A CTR=()          # "SETUP.SIDE.FIELD" -> a mini-wireguard daemon's counter (SIDE l or r)
 FAILED=()
 
 # calc FORMAT EXPR: awk arithmetic, e.g. calc %.3f "1/3".
@@ -157,6 +170,9 @@ setup_veth() {
 setup_tunnel() {
   local s=$1 n=${IDX[$1]} side o
   local l="${s}l" r="${s}r"
+  # Dynamic scope: wg_start sees this; "" keeps a WG_MINI_ARGS from the caller's environment
+  # out of the other setups.
+  local WG_MINI_ARGS=${MINI_ARGS[$s]:-}
   e2e_pair "$l" "$r" $((220 + n))
   declare -A under=([$l]=10.22$n.0.1 [$r]=10.22$n.0.2) port=([$l]=51820 [$r]=51821)
   declare -A tun4=([$l]=10.12$n.0.1 [$r]=10.12$n.0.2) tun6=([$l]=fd12:$n::1 [$r]=fd12:$n::2)
@@ -181,9 +197,9 @@ setup_tunnel() {
     "${WG_IMPL[$r]} pid ${WG_PID[$r]} (${DST[$s]}), MTU $MTU, handshake done"
 }
 
-bench_log "setting up: bare veth and three tunnels"
+bench_log "setting up: bare veth and four tunnels"
 setup_veth
-for s in gg mg mm; do setup_tunnel "$s"; done
+for s in gg mg mm mo; do setup_tunnel "$s"; done
 
 # --- measurements --------------------------------------------------------------------------------
 # run_waited OUT SIDE CMD...: runs CMD in namespace SIDE in the background (ip netns exec execs it,
@@ -348,6 +364,48 @@ for t in "${TESTS[@]}"; do
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# --- offload counters ----------------------------------------------------------------------------
+# mini_counters SETUP SIDE: asks the mini-wireguard daemon on SIDE (l or r) for its statistics
+# (SIGUSR1; it prints them and keeps running) and reads its "TUN:" and "UDP:" lines into
+# CTR[SETUP.SIDE.*]. The counters cover the daemon's life so far: the handshake, the warm-up
+# pings and every test above (read before the profiles add more).
+RE_TUN='^TUN: ([0-9]+) packets read \(([0-9]+) TSO super-packets cut into ([0-9]+)\), '
+RE_TUN+='([0-9]+) written, ([0-9]+) dropped'
+RE_UDP='^UDP: ([0-9]+) datagrams sent in ([0-9]+) calls \(([0-9]+) by GSO\), ([0-9]+) received '
+RE_UDP+='in ([0-9]+) calls \(([0-9]+) coalesced by GRO\)'
+mini_counters() {
+  local s=$1 d=$2 side="$1$2" out pid before i line
+  [[ ${WG_IMPL[$side]:-} == mini-wireguard ]] || return 0
+  out=${WG_OUT[$side]} pid=${WG_PID[$side]}
+  before=$(grep -c '^UDP: ' "$out" || true)
+  kill -USR1 "$pid" 2>/dev/null || return 0
+  # Both lines come with one fflush; wait for the new UDP line (at most 3 s).
+  for i in $(seq 30); do
+    (($(grep -c '^UDP: ' "$out" || true) > before)) && break
+    sleep 0.1
+  done
+  line=$(grep '^TUN: ' "$out" | tail -n 1)
+  if [[ $line =~ $RE_TUN ]]; then
+    CTR[$s.$d.tun_packets_read]=${BASH_REMATCH[1]} CTR[$s.$d.tun_tso_packets]=${BASH_REMATCH[2]}
+    CTR[$s.$d.tun_tso_segments]=${BASH_REMATCH[3]}
+    CTR[$s.$d.tun_packets_written]=${BASH_REMATCH[4]} CTR[$s.$d.tun_dropped]=${BASH_REMATCH[5]}
+  fi
+  line=$(grep '^UDP: ' "$out" | tail -n 1)
+  if [[ $line =~ $RE_UDP ]]; then
+    CTR[$s.$d.udp_sent]=${BASH_REMATCH[1]} CTR[$s.$d.udp_send_calls]=${BASH_REMATCH[2]}
+    CTR[$s.$d.udp_gso_sent]=${BASH_REMATCH[3]} CTR[$s.$d.udp_received]=${BASH_REMATCH[4]}
+    CTR[$s.$d.udp_receive_calls]=${BASH_REMATCH[5]}
+    CTR[$s.$d.udp_gro_received]=${BASH_REMATCH[6]}
+  else
+    bench_log "    ${SHORT[$s]}: no statistics lines from mini-wireguard pid $pid in $out"
+  fi
+}
+for s in "${SETUPS[@]}"; do
+  [[ $s == veth ]] && continue
+  mini_counters "$s" l
+  mini_counters "$s" r
+done
+
 # --- profiles (optional) -------------------------------------------------------------------------
 # profile SETUP: perf record (cpu-clock, call graphs) of both daemons during one TCP 1-stream run.
 # Writes DIR/SETUP.perf.data, DIR/SETUP.breakdown.txt (perf_breakdown.sh: CPU by system call and
@@ -386,6 +444,7 @@ profile() {
   bench_log "    files: $data, $PERF_DIR/$s.breakdown.txt, $report"
 }
 if [[ -n $PERF_DIR ]]; then
+  profile mo
   profile mm
   profile gg
 fi
@@ -430,8 +489,14 @@ echo "versions: mini-wireguard built $mini_built (sha256 $mini_sha…, source tr
   "wireguard-go ${wggo_version:-?}, iperf3 ${iperf_version:-?}"
 echo "each cell: value (ratio against wireguard-go <-> wireguard-go measured in this run)"
 echo
+# Columns are 18 wide, or as wide as their setup's name.
+declare -A WIDTH=()
+for s in "${SETUPS[@]}"; do
+  WIDTH[$s]=18
+  ((${#SHORT[$s]} <= 18)) || WIDTH[$s]=${#SHORT[$s]}
+done
 printf '%-36s %-7s' "" "better"
-for s in "${SETUPS[@]}"; do printf ' %-18s' "${SHORT[$s]}"; done
+for s in "${SETUPS[@]}"; do printf ' %-*s' "${WIDTH[$s]}" "${SHORT[$s]}"; done
 echo
 for row in "${ROWS[@]}"; do
   IFS='|' read -r key label better <<<"$row"
@@ -445,7 +510,7 @@ for row in "${ROWS[@]}"; do
     else
       cell="$(fmt "$v") ($(ratio "$v" "$base"))"
     fi
-    printf ' %-18s' "$cell"
+    printf ' %-*s' "${WIDTH[$s]}" "$cell"
   done
   echo
 done
@@ -454,14 +519,70 @@ cat <<EOF
 Left sends, right receives: in mini<->wg-go, mini-wireguard encrypts, wireguard-go decrypts.
 s/GB: CPU seconds (user+system, /proc/PID/stat) per 10^9 bytes delivered. "+ iperf3 ends" adds
 the iperf3 client and server; for the bare veth that is all there is: the floor.
+mini+offload: mini-wireguard --offload on both sides (TUN with IFF_VNET_HDR, checksum and TSO
+offload); mini<->mini has the same UDP GSO and GRO but no TUN offloads.
 Bare veth: MTU 1500, no encryption: the ceiling. UDP: iperf3 -u -b $UDP_RATE; loss is what the
 receiver did not get. Absolute numbers drift with the machine's load; the ratios are the result.
 EOF
+# per CALLS COUNT: COUNT / CALLS with one decimal, or "-".
+per() { awk -v c="$1" -v n="$2" 'BEGIN { if (c + 0 == 0) print "-"; else printf "%.1f", n / c }'; }
+if ((${#CTR[@]})); then
+  echo
+  echo "mini-wireguard offload counters (each daemon's statistics after the tests, SIGUSR1):"
+  for s in "${SETUPS[@]}"; do
+    for d in l r; do
+      [[ -n ${CTR[$s.$d.udp_sent]:-} ]] || continue
+      [[ $d == l ]] && role=sender || role=receiver
+      printf '  %s, %s:\n' "${SHORT[$s]}" "$role"
+      printf '    TUN: read %s packets, %s of them cut from %s TSO super-packets' \
+        "${CTR[$s.$d.tun_packets_read]:-?}" "${CTR[$s.$d.tun_tso_segments]:-?}" \
+        "${CTR[$s.$d.tun_tso_packets]:-?}"
+      printf ' (%s per super-packet); wrote %s; dropped %s\n' \
+        "$(per "${CTR[$s.$d.tun_tso_packets]:-0}" "${CTR[$s.$d.tun_tso_segments]:-0}")" \
+        "${CTR[$s.$d.tun_packets_written]:-?}" "${CTR[$s.$d.tun_dropped]:-?}"
+      printf '    UDP: sent %s datagrams in %s calls (%s per call), %s of them by GSO;' \
+        "${CTR[$s.$d.udp_sent]}" "${CTR[$s.$d.udp_send_calls]}" \
+        "$(per "${CTR[$s.$d.udp_send_calls]}" "${CTR[$s.$d.udp_sent]}")" \
+        "${CTR[$s.$d.udp_gso_sent]}"
+      printf ' received %s in %s calls (%s per call), %s of them coalesced by GRO\n' \
+        "${CTR[$s.$d.udp_received]}" "${CTR[$s.$d.udp_receive_calls]}" \
+        "$(per "${CTR[$s.$d.udp_receive_calls]}" "${CTR[$s.$d.udp_received]}")" \
+        "${CTR[$s.$d.udp_gro_received]}"
+    done
+  done
+  echo "  (over each daemon's life so far: handshake, warm-up pings and all the tests above)"
+fi
 echo "runtime: $((SECONDS - started)) s"
 
 # --- JSON ----------------------------------------------------------------------------------------
 # json_str STRING: a JSON string literal (the strings here have no control characters).
 json_str() { local v=${1//\\/\\\\}; printf '"%s"' "${v//\"/\\\"}"; }
+# json_counters SETUP: the "daemon_counters" line of a setup, for its mini-wireguard daemons.
+json_counters() {
+  local s=$1 d role key fields first_f part first_d=1
+  local -a parts=()
+  for d in l r; do
+    [[ -n ${CTR[$s.$d.udp_sent]:-} ]] || continue
+    [[ $d == l ]] && role=sender || role=receiver
+    fields="" first_f=1
+    for key in tun_packets_read tun_tso_packets tun_tso_segments tun_packets_written tun_dropped \
+      udp_sent udp_send_calls udp_gso_sent udp_received udp_receive_calls udp_gro_received; do
+      [[ -n ${CTR[$s.$d.$key]:-} ]] || continue
+      ((first_f)) || fields+=", "
+      first_f=0
+      fields+="\"$key\": ${CTR[$s.$d.$key]}"
+    done
+    parts+=("\"$role\": {$fields}")
+  done
+  ((${#parts[@]})) || return 0
+  printf '      "daemon_counters": {'
+  for part in "${parts[@]}"; do
+    ((first_d)) || printf ', '
+    first_d=0
+    printf '%s' "$part"
+  done
+  printf '},\n'
+}
 write_json() {
   local s t first_s=1 first_t first_f key field v
   {
@@ -489,7 +610,9 @@ write_json() {
       first_s=0
       printf '    "%s": {\n      "name": %s,\n' "$s" "$(json_str "${NAME[$s]}")"
       if [[ $s != veth ]]; then
-        printf '      "sender": "%s", "receiver": "%s",\n' "${LEFT_IMPL[$s]}" "${RIGHT_IMPL[$s]}"
+        printf '      "sender": "%s", "receiver": "%s", "mini_wireguard_args": %s,\n' \
+          "${LEFT_IMPL[$s]}" "${RIGHT_IMPL[$s]}" "$(json_str "${MINI_ARGS[$s]:-}")"
+        json_counters "$s"
       fi
       first_t=1
       for t in "${TESTS[@]}"; do
