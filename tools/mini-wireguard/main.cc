@@ -144,6 +144,12 @@ int main(int argc, char** argv) {
       (void)!write(ready_fd, &ready, 1);
       close(ready_fd);
       ready_fd = -1;
+      // Start-up errors went to the caller's terminal; from now on a daemon is quiet, as
+      // wireguard-go's (run with -f to see the log).
+      if (int null = open("/dev/null", O_WRONLY); null >= 0) {
+        dup2(null, STDERR_FILENO);
+        if (null > STDERR_FILENO) close(null);
+      }
     }
   };
 
