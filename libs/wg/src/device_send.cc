@@ -25,8 +25,7 @@ bool Device::HasRoomToSeal(const PacketBuffer& buffer) const {
 
 bool Device::SealTransport(Keypair& keypair, PacketBuffer& buffer) {
   const size_t plain = buffer.size();
-  const size_t padded = PaddedSize(plain, options_.mtu);
-  if (!HasRoomToSeal(buffer)) return false;
+  const size_t padded = PaddedSize(plain, options_.mtu);  // room checked by the caller
   MutableByteSpan padding = buffer.Append(padded - plain);
   std::memset(padding.data(), 0, padding.size());
   (void)buffer.Append(kAeadTagSize);

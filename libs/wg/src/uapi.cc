@@ -15,6 +15,7 @@
 #include "meshvpn/base/errno_status.h"
 #include "meshvpn/base/secure.h"
 #include "meshvpn/base/status.h"
+#include "quote.h"
 
 namespace meshvpn::wg {
 namespace {
@@ -28,17 +29,6 @@ constexpr char kErrnoPayloadUrl[] = "type.meshvpn.dev/meshvpn.wg.UapiErrno";
 void WipeString(std::string& s) {
   SecureWipe(MutableByteSpan(reinterpret_cast<uint8_t*>(s.data()), s.size()));
   s.clear();
-}
-
-// A value quoted for an error message: C-escaped and cut at 64 characters. Only for values that
-// are never secret (numbers, endpoints, prefixes).
-std::string Quote(std::string_view value) {
-  constexpr size_t kMax = 64;
-  const bool cut = value.size() > kMax;
-  if (cut) value = value.substr(0, kMax);
-  return absl::StrFormat("\"%s\"%s",
-                         absl::CHexEscape(absl::string_view(value.data(), value.size())),
-                         cut ? "..." : "");
 }
 
 // A key name for an error message, or a placeholder when it does not look like one (a line

@@ -17,6 +17,7 @@
 #include "meshvpn/base/secure.h"
 #include "meshvpn/base/status.h"
 #include "meshvpn/udp/resolve.h"
+#include "quote.h"
 
 namespace meshvpn::wg {
 namespace {
@@ -74,16 +75,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
     if (Lower(a[i]) != Lower(b[i])) return false;
   }
   return true;
-}
-
-// A value quoted for an error message: C-escaped and cut at 64 characters. Never used for keys.
-std::string Quote(std::string_view value) {
-  constexpr size_t kMax = 64;
-  const bool cut = value.size() > kMax;
-  if (cut) value = value.substr(0, kMax);
-  return absl::StrFormat("\"%s\"%s",
-                         absl::CHexEscape(absl::string_view(value.data(), value.size())),
-                         cut ? "..." : "");
 }
 
 // A name from the file (an unknown key or section) for an error message, or a placeholder when

@@ -116,6 +116,7 @@ class Device {
   // Sending (device_send.cc).
   void Drop(PacketBuffer* buffer, DropReason reason);
   bool HasRoomToSeal(const PacketBuffer& buffer) const;
+  // Pads, seals in place and prepends the header; the caller checked HasRoomToSeal first.
   bool SealTransport(Keypair& keypair, PacketBuffer& buffer);
   void SendOnSession(Peer& peer, PacketBuffer* buffer, MonoTime now);
   void SealAndSend(Peer& peer, Keypair& keypair, PacketBuffer* buffer, MonoTime now);
