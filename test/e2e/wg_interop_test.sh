@@ -410,5 +410,26 @@ case $SCENARIO in
 esac
 wg_stop left
 wg_stop right
+
+# After a transfer with TUN offloads on, each mini-wireguard must have used them both ways: TSO
+# super-packets read and cut (sending), and segments coalesced into super-packets on TUN writes
+# (receiving). Its exit statistics say so ("TUN: ... (N TSO super-packets cut into M), W written
+# (C coalesced into S super-packets), ...").
+check_offload_counters() {
+  local side line tso coalesced
+  for side in left right; do
+    [[ $(impl $side) == mini-wireguard ]] || continue
+    line=$(grep '^TUN: ' "${WG_OUT[$side]}" | tail -n 1)
+    [[ -n $line ]] || e2e_fail "$side: no TUN statistics line in ${WG_OUT[$side]}"
+    tso=$(sed -E 's/.*\(([0-9]+) TSO super-packets.*/\1/' <<<"$line")
+    coalesced=$(sed -E 's/.*into ([0-9]+) super-packets\).*/\1/' <<<"$line")
+    ((tso > 0 && coalesced > 0)) ||
+      e2e_fail "$side: offloads unused after the transfer: $line"
+    e2e_pass "$side (mini-wireguard) offloads: $line"
+  done
+}
+if [[ $SCENARIO == transfer && " ${WG_MINI_ARGS:-} " == *" --offload "* ]]; then
+  check_offload_counters
+fi
 e2e_pass "wg interop $SCENARIO$([[ $PSK == yes ]] && echo _psk): $IMPL_LEFT <-> $IMPL_RIGHT" \
   "($INITIATOR initiates) in $((SECONDS - start)) s"

@@ -147,10 +147,11 @@ void WgApp::PrintStats() const {
   }
   if (const tun::TunStats* t = device_->tun_stats()) {
     std::printf(
-        "TUN: %llu packets read (%llu TSO super-packets cut into %llu), %llu written, "
-        "%llu dropped\n",
+        "TUN: %llu packets read (%llu TSO super-packets cut into %llu), %llu written "
+        "(%llu coalesced into %llu super-packets), %llu dropped\n",
         (unsigned long long)t->packets_read, (unsigned long long)t->tso_packets,
         (unsigned long long)t->tso_segments, (unsigned long long)t->packets_written,
+        (unsigned long long)t->coalesced_segments, (unsigned long long)t->coalesced_writes,
         (unsigned long long)t->total_dropped());
   }
   if (const udp::UdpStats* u = device_->udp_stats()) {

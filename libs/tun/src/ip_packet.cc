@@ -1,17 +1,16 @@
 #include "meshvpn/tun/ip_packet.h"
 
+#include "byte_order.h"
 #include "meshvpn/tun/checksum.h"
 #include "meshvpn/tun/messages.h"
 
 namespace meshvpn::tun {
 namespace {
 
-// Every read goes through a span whose size was checked just before; these take raw pointers
-// only inside such a checked range.
-uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-uint32_t Be32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
+// Every read goes through a span whose size was checked just before (byte_order.h takes raw
+// pointers).
+using internal::Be16;
+using internal::Be32;
 
 bool IsWalkedExtensionHeader(uint8_t next_header) {
   switch (next_header) {

@@ -3,6 +3,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -24,8 +25,8 @@ absl::StatusOr<std::unique_ptr<UvTunDriver>> UvTunDriver::Create(uv_loop_t* loop
     return absl::InvalidArgumentError(
         absl::StrFormat("tun: max_batch %d is outside 1..%d", options.max_batch, kMaxBatch));
   }
-  std::unique_ptr<UvTunDriver> driver(
-      new UvTunDriver(fd, pool, handler, options.max_batch, options.vnet_header));
+  std::unique_ptr<UvTunDriver> driver(new UvTunDriver(
+      fd, pool, handler, options.max_batch, options.vnet_header, options.coalesce_writes));
   // uv_poll_init also puts the descriptor in non-blocking mode.
   auto poll = UvPoll::Create(loop, uv_poll_init, fd);
   if (!poll.ok()) {
@@ -42,7 +43,7 @@ constexpr size_t kOffloadAreaSize = VirtioNetHeader::kSize + 65536;
 }  // namespace
 
 UvTunDriver::UvTunDriver(int fd, PacketPool* pool, TunPacketHandler* handler, size_t max_batch,
-                         bool vnet_header)
+                         bool vnet_header, bool coalesce)
     : fd_(fd),
       pool_(pool),
       handler_(handler),
@@ -50,7 +51,12 @@ UvTunDriver::UvTunDriver(int fd, PacketPool* pool, TunPacketHandler* handler, si
       batch_(max_batch, nullptr),
       scratch_(new uint8_t[vnet_header ? kOffloadAreaSize : pool->buffer_capacity()]),
       scratch_size_(vnet_header ? kOffloadAreaSize : pool->buffer_capacity()),
-      vnet_header_(vnet_header) {}
+      vnet_header_(vnet_header) {
+  if (vnet_header && coalesce) {
+    coalescer_ = std::make_unique<TcpCoalescer>();
+    write_spans_.reserve(TcpCoalescer::kMaxPackets);
+  }
+}
 
 UvTunDriver::~UvTunDriver() { Stop(); }
 
@@ -293,10 +299,105 @@ bool UvTunDriver::Write(ByteSpan packet) {
 
 size_t UvTunDriver::WriteBatch(std::span<PacketBuffer* const> packets) {
   size_t written = 0;
+  if (coalescer_ && coalescing_) {
+    while (!packets.empty()) {
+      const size_t n = std::min(packets.size(), TcpCoalescer::kMaxPackets);
+      written += WriteCoalesced(packets.first(n));
+      packets = packets.subspan(n);
+    }
+    return written;
+  }
   for (const PacketBuffer* packet : packets) {
     if (packet != nullptr && Write(packet->span())) ++written;
   }
   return written;
+}
+
+size_t UvTunDriver::WriteCoalesced(std::span<PacketBuffer* const> packets) {
+  write_spans_.clear();
+  for (PacketBuffer* packet : packets) {
+    if (packet != nullptr) write_spans_.push_back(packet->span());
+  }
+  size_t written = 0;
+  for (const CoalescedWrite& write : coalescer_->Plan(write_spans_)) {
+    if (write.count == 1) {
+      if (Write(write_spans_[write.head])) ++written;
+    } else if (WriteSuperPacket(write)) {
+      written += write.count;
+    }
+  }
+  return written;
+}
+
+bool UvTunDriver::WriteSuperPacket(const CoalescedWrite& write) {
+  uint8_t header[VirtioNetHeader::kSize];
+  write.header.Encode(header);
+  iovec parts[TcpCoalescer::kMaxSegments + 1];
+  size_t n = 0;
+  parts[n++] = {header, sizeof header};
+  for (uint16_t i = write.head; i != TcpCoalescer::kEnd; i = coalescer_->next(i)) {
+    const MutableByteSpan packet = write_spans_[i];
+    const size_t skip = coalescer_->follower_skip(i);
+    parts[n++] = {packet.data() + skip, packet.size() - skip};
+  }
+  for (;;) {
+    const ssize_t sent = ::writev(fd_, parts, static_cast<int>(n));
+    if (sent >= 0) {
+      stats_.packets_written += write.count;
+      stats_.bytes_written += write.bytes;
+      ++stats_.coalesced_writes;
+      stats_.coalesced_segments += write.count;
+      return true;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EINVAL) return WriteSegmentsOf(write);
+    stats_.CountDrop(errno == EAGAIN || errno == EWOULDBLOCK ? TunDropReason::kWriteWouldBlock
+                                                             : TunDropReason::kWriteError,
+                     write.count);
+    return false;
+  }
+}
+
+// Collects SplitTso's segments one after another in the fallback area.
+class UvTunDriver::FallbackSegments final : public SegmentSink {
+ public:
+  explicit FallbackSegments(MutableByteSpan area) : area_(area) {}
+  MutableByteSpan NextSegment(size_t index, size_t size) override {
+    if (index >= TcpCoalescer::kMaxSegments || size > area_.size() - used_) return {};
+    segments_[index] = area_.subspan(used_, size);
+    used_ += size;
+    return segments_[index];
+  }
+  MutableByteSpan segment(size_t index) const { return segments_[index]; }
+
+ private:
+  MutableByteSpan area_;
+  size_t used_ = 0;
+  MutableByteSpan segments_[TcpCoalescer::kMaxSegments];
+};
+
+bool UvTunDriver::WriteSegmentsOf(const CoalescedWrite& write) {
+  // This kernel takes no TSO writes: cut this one back into its segments, and coalesce no more.
+  if (coalescing_) ++stats_.coalesce_fallbacks;
+  coalescing_ = false;
+  constexpr size_t kSuperMax = 65536;
+  constexpr size_t kFallbackArea = 2 * kSuperMax + TcpCoalescer::kMaxSegments * 128;
+  if (!fallback_area_) fallback_area_.reset(new uint8_t[kFallbackArea]);
+  uint8_t* super = fallback_area_.get();
+  size_t used = 0;
+  for (uint16_t i = write.head; i != TcpCoalescer::kEnd; i = coalescer_->next(i)) {
+    const ByteSpan part = ByteSpan(write_spans_[i]).subspan(coalescer_->follower_skip(i));
+    std::memcpy(super + used, part.data(), part.size());
+    used += part.size();
+  }
+  FallbackSegments segments(
+      MutableByteSpan(fallback_area_.get() + kSuperMax, kFallbackArea - kSuperMax));
+  size_t count = 0;
+  const OffloadError error = SplitTso(write.header, ByteSpan(super, used), segments, &count);
+  bool all = error == OffloadError::kOk && count == write.count;
+  if (!all) stats_.CountDrop(TunDropReason::kBadOffload, write.count);
+  for (size_t i = 0; all && i < count; ++i) all = Write(segments.segment(i));
+  return all;
 }
 
 }  // namespace meshvpn::tun

@@ -14,6 +14,7 @@
 #include "meshvpn/base/bytes.h"
 #include "meshvpn/base/packet_buffer.h"
 #include "meshvpn/base/uv_handle.h"
+#include "meshvpn/tun/tcp_coalesce.h"
 #include "meshvpn/tun/tun_stats.h"
 
 namespace meshvpn::tun {
@@ -40,6 +41,10 @@ struct UvTunOptions {
   // 64 KiB area, partial checksums are completed and TSO super-packets cut into pool buffers;
   // writes get a zero header in front.
   bool vnet_header = false;
+  // With vnet_header: WriteBatch coalesces each flow's consecutive TCP segments into TSO
+  // super-packets (TcpCoalescer), one write each. If the kernel refuses one (EINVAL), the
+  // driver cuts it back into the original segments, writes those, and stops coalescing.
+  bool coalesce_writes = true;
 };
 
 // Watches a TUN descriptor with uv_poll. Per packet it allocates nothing, logs nothing and
@@ -72,15 +77,25 @@ class UvTunDriver {
   // Writes one packet into the device (the kernel routes it as if it had arrived on the
   // interface). Returns false if it was dropped, with the reason counted.
   bool Write(ByteSpan packet);
-  // Writes each buffer's data in order; returns how many were written. Buffers stay the caller's.
+  // Writes each buffer's data; returns how many packets were written. Buffers stay the caller's.
+  // With coalescing on (UvTunOptions::coalesce_writes) TCP segments of one flow go out as one
+  // super-packet, the headers of its first buffer rewritten in place, and packets of different
+  // flows may be written in a different order; each flow keeps its own order.
   size_t WriteBatch(std::span<PacketBuffer* const> packets);
 
   const TunStats& stats() const { return stats_; }
 
  private:
   UvTunDriver(int fd, PacketPool* pool, TunPacketHandler* handler, size_t max_batch,
-              bool vnet_header);
+              bool vnet_header, bool coalesce);
   class SegmentWriter;
+  class FallbackSegments;
+  // Writes `packets` (at most TcpCoalescer::kMaxPackets) as the coalescer plans them.
+  size_t WriteCoalesced(std::span<PacketBuffer* const> packets);
+  // One planned super-packet; on EINVAL falls back to its segments. False if it was dropped.
+  bool WriteSuperPacket(const CoalescedWrite& write);
+  // The kernel refused a super-packet: re-cut it into segments and write those one by one.
+  bool WriteSegmentsOf(const CoalescedWrite& write);
   bool ReadOffloaded(size_t* count);
   static void OnPoll(uv_poll_t* handle, int status, int events);
   void OnReadable();
@@ -100,6 +115,10 @@ class UvTunDriver {
   std::unique_ptr<uint8_t[]> scratch_;  // for reads that have no pool buffer
   size_t scratch_size_;
   bool vnet_header_;
+  std::unique_ptr<TcpCoalescer> coalescer_;   // with vnet_header and coalesce_writes
+  bool coalescing_ = true;                    // false once the kernel refused a super-packet
+  std::vector<MutableByteSpan> write_spans_;  // WriteCoalesced's view of the batch
+  std::unique_ptr<uint8_t[]> fallback_area_;  // WriteSegmentsOf's segments, made on first use
   TunStats stats_;
 };
 
