@@ -29,6 +29,9 @@ ABSL_FLAG(bool, udp_offload, true,
 ABSL_FLAG(bool, offload, false,
           "TUN offloads: the kernel hands over 64 KiB TCP super-packets (TSO) that are cut into "
           "MTU-sized packets here, so bulk TCP needs far fewer reads");
+ABSL_FLAG(bool, crypto_thread, false,
+          "seal and open packets on a second thread, so a busy tunnel uses two cores (the "
+          "main thread keeps the I/O and the protocol state; small batches stay on it)");
 ABSL_FLAG(int, trace, -1,
           "print the first N packets as [Packet]/[Encrypt]/[Send] and [Receive]/[Decrypt] lines "
           "(default: 10 with -config, 0 otherwise)");
@@ -100,6 +103,7 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_verbose)) config.log_level = meshvpn::LogLevel::kDebug;
   config.offload = absl::GetFlag(FLAGS_offload);
   config.udp_offload = absl::GetFlag(FLAGS_udp_offload);
+  config.crypto_thread = absl::GetFlag(FLAGS_crypto_thread);
   const std::string config_path = absl::GetFlag(FLAGS_config);
   const int trace = absl::GetFlag(FLAGS_trace);
   config.trace_packets = trace >= 0 ? static_cast<uint64_t>(trace) : (config_path.empty() ? 0 : 10);

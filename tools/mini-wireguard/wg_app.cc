@@ -42,6 +42,7 @@ absl::Status WgApp::Run(const WgAppConfig& config) {
   options.tun_fd = tun_->fd();
   options.tun_vnet_header = tun_->vnet_header();
   options.udp_offload = config.udp_offload;
+  options.crypto_thread = config.crypto_thread;
   options.mtu = static_cast<size_t>(tun_config.mtu);
   options.log_sink = &log_sink_;
   options.log_level = config.log_level;
@@ -161,6 +162,11 @@ void WgApp::PrintStats() const {
         (unsigned long long)u->packets_sent, (unsigned long long)u->send_calls,
         (unsigned long long)u->gso_segments_sent, (unsigned long long)u->packets_received,
         (unsigned long long)u->receive_calls, (unsigned long long)u->gro_segments_received);
+  }
+  if (const wg::CryptoWorkerStats* c = device_->crypto_stats()) {
+    std::printf("Crypto thread: %llu packets sealed/opened there, %llu inline; %llu wake-ups\n",
+                (unsigned long long)c->jobs_submitted, (unsigned long long)c->jobs_inline,
+                (unsigned long long)c->wakeups);
   }
   std::printf("Dropped: %s\n", wg::FormatDrops(s).c_str());
   std::fflush(stdout);

@@ -28,6 +28,7 @@ struct WgAppConfig {
   uint64_t trace_packets = 0;  // print the first N packets in the seed's words
   bool offload = false;        // TUN with TSO/checksum offload (IFF_VNET_HDR)
   bool udp_offload = true;     // UDP GSO on send, GRO on receive
+  bool crypto_thread = false;  // AEAD on a second thread (wg::CryptoWorker)
   // Called once the device is ready (the daemon's parent waits for it).
   std::function<void()> on_ready;
 };

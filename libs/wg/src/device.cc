@@ -72,8 +72,19 @@ void Device::RemovePeer(Peer& peer) {
 }
 
 void Device::UnregisterKeypair(std::unique_ptr<Keypair>& keypair) {
-  if (keypair) indices_.Unregister(keypair->local_index);
+  if (!keypair) return;
+  indices_.Unregister(keypair->local_index);
+  // A job in flight elsewhere may still use its contexts: the executor frees it after.
+  if (crypto_ != nullptr) crypto_->Retire(std::move(keypair));
   keypair.reset();
+}
+
+void Device::CompleteCryptoJob(const CryptoJob& job, MonoTime now) {
+  if (job.kind == CryptoJob::Kind::kSeal) {
+    FinishSeal(job);
+  } else {
+    FinishOpen(job, now);
+  }
 }
 
 void Device::ClearHandshake(Peer& peer) {

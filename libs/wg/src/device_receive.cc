@@ -206,9 +206,35 @@ void Device::HandleTransport(PacketBuffer* buffer, const udp::Endpoint& from, Mo
   if (!buffer->TrimFront(transport::kHeaderSize)) {
     return Drop(buffer, DropReason::kMalformedMessage);
   }
-  if (keypair.receive.OpenCounter(counter, {}, buffer->span()) != aead::AeadResult::kOk) {
-    return Drop(buffer, DropReason::kDecryptFailed);
+  CryptoJob job;
+  job.kind = CryptoJob::Kind::kOpen;
+  job.buffer = buffer;
+  job.aead = &keypair.receive;
+  job.keypair = &keypair;
+  job.counter = counter;
+  job.receiver_index = receiver;
+  job.datagram_size = static_cast<uint32_t>(datagram_size);
+  job.endpoint = from;
+  if (crypto_ == nullptr || crypto_->RunInline()) {
+    RunCryptoJob(job);
+    FinishOpen(job, now);
+  } else {
+    crypto_->Submit(job);
   }
+}
+
+void Device::FinishOpen(const CryptoJob& job, MonoTime now) {
+  PacketBuffer* buffer = job.buffer;
+  if (!job.ok) return Drop(buffer, DropReason::kDecryptFailed);
+  const udp::Endpoint& from = job.endpoint;
+  const uint64_t counter = job.counter;
+  const size_t datagram_size = job.datagram_size;
+  // When the job ran elsewhere, the session may have ended (its index gone or reused) since.
+  const std::optional<IndexEntry> entry = indices_.Lookup(job.receiver_index);
+  if (!entry || entry->keypair == nullptr || entry->keypair != job.keypair) {
+    return Drop(buffer, DropReason::kUnknownIndex);
+  }
+  Keypair& keypair = *entry->keypair;
   if (!keypair.replay.CheckAndUpdate(counter)) return Drop(buffer, DropReason::kReplayedPacket);
   (void)buffer->TrimBack(kAeadTagSize);
 

@@ -23,20 +23,27 @@ bool Device::HasRoomToSeal(const PacketBuffer& buffer) const {
          buffer.tailroom() >= padded - buffer.size() + kAeadTagSize;
 }
 
-bool Device::SealTransport(Keypair& keypair, PacketBuffer& buffer) {
+CryptoJob Device::PrepareSeal(Keypair& keypair, PacketBuffer& buffer) const {
   const size_t plain = buffer.size();
   const size_t padded = PaddedSize(plain, options_.mtu);  // room checked by the caller
   MutableByteSpan padding = buffer.Append(padded - plain);
   std::memset(padding.data(), 0, padding.size());
   (void)buffer.Append(kAeadTagSize);
-  const uint64_t counter = keypair.next_send_counter++;
-  if (keypair.send.SealCounter(counter, {}, buffer.span(), padded) != aead::AeadResult::kOk) {
-    return false;
-  }
+  CryptoJob job;
+  job.kind = CryptoJob::Kind::kSeal;
+  job.buffer = &buffer;
+  job.aead = &keypair.send;
+  job.keypair = &keypair;
+  job.counter = keypair.next_send_counter++;
   MutableByteSpan header = buffer.Prepend(transport::kHeaderSize);
-  Encode(TransportHeader{keypair.remote_index, counter},
+  Encode(TransportHeader{keypair.remote_index, job.counter},
          std::span<uint8_t, transport::kHeaderSize>(header.data(), transport::kHeaderSize));
-  return true;
+  return job;
+}
+
+void Device::FinishSeal(const CryptoJob& job) {
+  if (!job.ok) return Drop(job.buffer, DropReason::kNoBufferRoom);
+  output_->SendDatagram(job.buffer, job.endpoint);
 }
 
 void Device::HandleTunPacket(PacketBuffer* buffer, MonoTime now) {
@@ -66,7 +73,10 @@ void Device::SealAndSend(Peer& peer, Keypair& keypair, PacketBuffer* buffer, Mon
     tracer_->OnSealed(peer.public_key, buffer->span(), keypair.next_send_counter,
                       TransportSize(PaddedSize(buffer->size(), options_.mtu)), *peer.endpoint);
   }
-  if (!SealTransport(keypair, *buffer)) return Drop(buffer, DropReason::kNoBufferRoom);
+  CryptoJob job = PrepareSeal(keypair, *buffer);
+  job.keepalive = keepalive;
+  job.endpoint = *peer.endpoint;
+  peer.tx_bytes += buffer->size();
   peer.timers.OnAuthenticatedPacketTraversal(now);
   peer.timers.OnAnyAuthenticatedPacketSent(now);
   if (keepalive) {
@@ -75,7 +85,12 @@ void Device::SealAndSend(Peer& peer, Keypair& keypair, PacketBuffer* buffer, Mon
     ++stats_.packets_sent;
     peer.timers.OnDataSent(now);
   }
-  SendToPeer(peer, buffer);
+  if (crypto_ == nullptr || crypto_->RunInline()) {
+    RunCryptoJob(job);
+    FinishSeal(job);
+  } else {
+    crypto_->Submit(job);
+  }
   if (RekeyOnSendDue(keypair.usage(), now) && !peer.handshake &&
       peer.timers.InitiationAllowed(now)) {
     SendInitiation(peer, now, InitiationKind::kNew);

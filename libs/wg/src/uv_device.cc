@@ -55,10 +55,28 @@ absl::StatusOr<std::unique_ptr<UvDevice>> UvDevice::Create(uv_loop_t* loop,
   }
   MESHVPN_ASSIGN_OR_RETURN(self->timer_, UvTimer::Create(loop, uv_timer_init));
   self->timer_.set_owner(self.get());
+  if (self->options_.crypto_thread) {
+    MESHVPN_ASSIGN_OR_RETURN(self->crypto_ready_,
+                             UvAsync::Create(loop, uv_async_init, &UvDevice::OnCryptoReady));
+    self->crypto_ready_.set_owner(self.get());
+    auto ready = [](void* async) { uv_async_send(static_cast<uv_async_t*>(async)); };
+    MESHVPN_ASSIGN_OR_RETURN(self->crypto_, CryptoWorker::Start(self->device_.get(), &self->pool_,
+                                                                self->pool_.capacity(), ready,
+                                                                self->crypto_ready_.get()));
+    self->device_->set_crypto_executor(self->crypto_.get());
+  }
   return self;
 }
 
-UvDevice::~UvDevice() { Stop(); }
+UvDevice::~UvDevice() {
+  Stop();
+  if (crypto_) {
+    // The worker first (it joins its thread and returns the buffers of unfinished jobs), while
+    // the device, the pool and the async handle are still there.
+    device_->set_crypto_executor(nullptr);
+    crypto_.reset();
+  }
+}
 
 absl::Status UvDevice::Bind(uint16_t port) {
   socket_.reset();
@@ -176,11 +194,14 @@ void UvDevice::Flush() {
 
 void UvDevice::OnTunPackets(std::span<PacketBuffer*> batch) {
   const MonoTime now = clock_.Now();
+  if (crypto_) crypto_->BeginBatch(batch.size());
   for (PacketBuffer*& buffer : batch) {
     PacketBuffer* taken = buffer;
     buffer = nullptr;  // the device owns it now
     device_->HandleTunPacket(taken, now);
   }
+  if (crypto_) crypto_->EndBatch();
+  DrainCrypto();
   Flush();
   ArmTimer();
 }
@@ -191,13 +212,28 @@ void UvDevice::OnTunError(const absl::Status& error) {
 
 void UvDevice::OnDatagrams(std::span<udp::Datagram> batch) {
   const MonoTime now = clock_.Now();
+  if (crypto_) crypto_->BeginBatch(batch.size());
   for (udp::Datagram& datagram : batch) {
     PacketBuffer* taken = datagram.buffer;
     datagram.buffer = nullptr;
     device_->HandleDatagram(taken, datagram.from, now);
   }
+  if (crypto_) crypto_->EndBatch();
+  DrainCrypto();
   Flush();
   ArmTimer();
+}
+
+void UvDevice::DrainCrypto() {
+  if (crypto_) crypto_->Drain(clock_.Now());
+}
+
+void UvDevice::OnCryptoReady(uv_async_t* async) {
+  auto* self = static_cast<UvDevice*>(async->data);
+  if (self == nullptr) return;
+  self->DrainCrypto();
+  self->Flush();
+  self->ArmTimer();
 }
 
 void UvDevice::ArmTimer() {

@@ -20,6 +20,7 @@
 #include "meshvpn/udp/endpoint.h"
 #include "meshvpn/wg/allowedips.h"
 #include "meshvpn/wg/cookie.h"
+#include "meshvpn/wg/crypto_job.h"
 #include "meshvpn/wg/device_config.h"
 #include "meshvpn/wg/device_stats.h"
 #include "meshvpn/wg/device_tracer.h"
@@ -95,6 +96,14 @@ class Device {
   void set_mtu(size_t mtu) { options_.mtu = mtu; }
   // Optional (nullptr: none); must outlive the device. Called on the packet path when set.
   void set_tracer(DeviceTracer* tracer) { tracer_ = tracer; }
+  // Where transport crypto runs (see crypto_job.h). nullptr (the default): inline, in the
+  // Handle* call. Set it before traffic flows; it must outlive the device (keypairs the device
+  // drops are Retire()d to it, also from the destructor).
+  void set_crypto_executor(CryptoExecutor* executor) { crypto_ = executor; }
+  // A job the executor ran elsewhere comes back, in submission order, on the device's thread:
+  // a sealed datagram is sent; an opened packet is checked (replay, session still alive,
+  // allowed source) and delivered, or dropped with a reason.
+  void CompleteCryptoJob(const CryptoJob& job, MonoTime now);
 
   const DeviceStats& stats() const { return stats_; }
   size_t peer_count() const { return peers_.size(); }
@@ -116,8 +125,10 @@ class Device {
   // Sending (device_send.cc).
   void Drop(PacketBuffer* buffer, DropReason reason);
   bool HasRoomToSeal(const PacketBuffer& buffer) const;
-  // Pads, seals in place and prepends the header; the caller checked HasRoomToSeal first.
-  bool SealTransport(Keypair& keypair, PacketBuffer& buffer);
+  // Pads, makes room for the tag and prepends the header with the next counter: the job that
+  // seals it. The caller checked HasRoomToSeal first.
+  CryptoJob PrepareSeal(Keypair& keypair, PacketBuffer& buffer) const;
+  void FinishSeal(const CryptoJob& job);
   void SendOnSession(Peer& peer, PacketBuffer* buffer, MonoTime now);
   void SealAndSend(Peer& peer, Keypair& keypair, PacketBuffer* buffer, MonoTime now);
   void StagePacket(Peer& peer, PacketBuffer* buffer, MonoTime now);
@@ -134,11 +145,14 @@ class Device {
   void HandleResponse(PacketBuffer* buffer, const udp::Endpoint& from, MonoTime now);
   void HandleCookieReply(PacketBuffer* buffer, MonoTime now);
   void HandleTransport(PacketBuffer* buffer, const udp::Endpoint& from, MonoTime now);
+  // After the AEAD: replay window, session confirmation, timers, allowed source, delivery.
+  void FinishOpen(const CryptoJob& job, MonoTime now);
   void LearnEndpoint(Peer& peer, const udp::Endpoint& from);
   void CompleteHandshake(Peer& peer, MonoTime now);
 
   PacketPool* pool_;
   DeviceOutput* output_;
+  CryptoExecutor* crypto_ = nullptr;
   const Clock* clock_;
   DeviceOptions options_;
 

@@ -17,6 +17,7 @@
 #include "meshvpn/base/uv_handle.h"
 #include "meshvpn/tun/uv_tun.h"
 #include "meshvpn/udp/uv_udp_socket.h"
+#include "meshvpn/wg/crypto_worker.h"
 #include "meshvpn/wg/device.h"
 #include "meshvpn/wg/uv_uapi_server.h"
 
@@ -42,6 +43,10 @@ struct UvDeviceOptions {
   bool tun_vnet_header = false;
   // UDP segmentation offload on send and receive coalescing (udp::UdpSocketOptions::gso/gro).
   bool udp_offload = true;
+  // Seal and open on a second thread (CryptoWorker): the loop thread does the I/O and the
+  // device's bookkeeping, the worker the AEAD, so a busy tunnel uses two cores. Small batches
+  // with nothing in flight still run inline (latency).
+  bool crypto_thread = false;
   size_t mtu = 1420;
   size_t pool_buffers = 4096;
   CryptoBackend backend = CryptoBackend::kOpenSsl;
@@ -80,6 +85,7 @@ class UvDevice final : public DeviceOutput,
   uint16_t bound_port() const { return bound_port_; }
   const udp::UdpStats* udp_stats() const { return socket_ ? &socket_->stats() : nullptr; }
   const tun::TunStats* tun_stats() const { return tun_ ? &tun_->stats() : nullptr; }
+  const CryptoWorkerStats* crypto_stats() const { return crypto_ ? &crypto_->stats() : nullptr; }
 
   // DeviceOutput.
   void SendDatagram(PacketBuffer* buffer, const udp::Endpoint& to) override;
@@ -100,6 +106,9 @@ class UvDevice final : public DeviceOutput,
   void ArmTimer();
   static void OnTimer(uv_timer_t* timer);
   void HandleTimer();
+  static void OnCryptoReady(uv_async_t* async);
+  // Completes what the crypto worker finished (if there is one); then Flush() sends it.
+  void DrainCrypto();
 
   uv_loop_t* loop_;
   UvDeviceOptions options_;
@@ -110,6 +119,8 @@ class UvDevice final : public DeviceOutput,
   std::unique_ptr<udp::UdpSocket> socket_;
   std::unique_ptr<tun::UvTunDriver> tun_;
   UvTimer timer_;
+  UvAsync crypto_ready_;                  // the worker's "jobs done" wake-up
+  std::unique_ptr<CryptoWorker> crypto_;  // with options_.crypto_thread
   uint16_t bound_port_ = 0;
   uint32_t applied_fwmark_ = 0;
   bool started_ = false;
