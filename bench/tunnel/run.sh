@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The WireGuard data plane, side by side in one run: wireguard-go <-> wireguard-go (the baseline),
-# mini-wireguard <-> wireguard-go, mini-wireguard <-> mini-wireguard, the same with TUN offloads
-# on both sides (mini-wireguard --offload), and the bare veth (no tunnel: the ceiling for speed,
-# the floor for CPU). Each setup is a pair of network namespaces joined by a veth; the tunnels run
+# mini-wireguard <-> wireguard-go, mini-wireguard <-> mini-wireguard in four configurations (one
+# data-plane technique added at a time, see SETUPS below), and the bare veth (no tunnel: the
+# ceiling for speed, the floor for CPU). Each setup is a pair of network namespaces joined by a veth; the tunnels run
 # over it with MTU 1420 and are configured with `wg`.
 #
 #   left namespace  10.22N.0.1 ---- veth ---- 10.22N.0.2  right namespace
@@ -10,7 +10,7 @@
 #   the left side sends: iperf3 client, ping, and the first-named implementation of the pair.
 #
 # Measured for every setup (one setup at a time; the tests are interleaved, i.e. TCP 1 stream on
-# all five setups back to back, then TCP 4 streams, ..., so that a figure and its baseline are
+# all seven setups back to back, then TCP 4 streams, ..., so that a figure and its baseline are
 # measured seconds apart on this shared, noisy machine):
 #   TCP throughput, 1 stream and 4 streams (iperf3 -P 4)
 #   UDP received packets/s and loss at 64-byte and 1392-byte payloads (iperf3 -u -b 10G;
@@ -89,21 +89,28 @@ if [[ -n $PERF_DIR ]]; then
 fi
 
 # The setups, in the order they are measured and printed. gg is the baseline of every ratio.
-# mo is mm with TUN offloads on both sides (mini-wireguard --offload).
-SETUPS=(gg mg mm mo veth)
+# mm, mt, mo and mc are mini-wireguard on both sides, one technique added at a time:
+#   mm  batched UDP with GSO and GRO, no TUN offloads   (--offload=false)
+#   mt  + TUN TSO in: 64 KiB super-packets read and cut here   (--offload --tun-coalesce=false)
+#   mo  + coalesced TUN writes out: userspace GRO   (--offload)
+#   mc  + the AEAD on a second thread   (--offload --crypto-thread)
+SETUPS=(gg mg mm mt mo mc veth)
 declare -A NAME=([gg]="wireguard-go <-> wireguard-go" [mg]="mini-wireguard <-> wireguard-go"
-  [mm]="mini-wireguard <-> mini-wireguard"
-  [mo]="mini-wireguard --offload <-> mini-wireguard --offload" [veth]="bare veth (no tunnel)")
-declare -A SHORT=([gg]="wg-go<->wg-go" [mg]="mini<->wg-go" [mm]="mini<->mini"
-  [mo]="mini+offload<->mini+offload" [veth]="bare veth")
+  [mm]="mini-wireguard --offload=false, both sides"
+  [mt]="mini-wireguard --offload --tun-coalesce=false, both sides"
+  [mo]="mini-wireguard --offload, both sides"
+  [mc]="mini-wireguard --offload --crypto-thread, both sides" [veth]="bare veth (no tunnel)")
+declare -A SHORT=([gg]="wg-go<->wg-go" [mg]="mini<->wg-go" [mm]="mini,no-offload" [mt]="mini+tso"
+  [mo]="mini+offload" [mc]="mini+offload+thread" [veth]="bare veth")
 declare -A LEFT_IMPL=([gg]=wireguard-go [mg]=mini-wireguard [mm]=mini-wireguard
-  [mo]=mini-wireguard)
+  [mt]=mini-wireguard [mo]=mini-wireguard [mc]=mini-wireguard)
 declare -A RIGHT_IMPL=([gg]=wireguard-go [mg]=wireguard-go [mm]=mini-wireguard
-  [mo]=mini-wireguard)
+  [mt]=mini-wireguard [mo]=mini-wireguard [mc]=mini-wireguard)
 # Extra mini-wireguard flags per setup (WG_MINI_ARGS of test/e2e/lib/wg.sh, set only while that
-# setup's daemons start; wireguard-go ignores it).
-declare -A MINI_ARGS=([mo]="--offload")
-declare -A IDX=([veth]=0 [gg]=1 [mg]=2 [mm]=3 [mo]=4)
+# setup's daemons start; wireguard-go ignores it). mg runs mini-wireguard's defaults.
+declare -A MINI_ARGS=([mm]="--offload=false" [mt]="--offload --tun-coalesce=false"
+  [mo]="--offload" [mc]="--offload --crypto-thread")
+declare -A IDX=([veth]=0 [gg]=1 [mg]=2 [mm]=3 [mt]=4 [mo]=5 [mc]=6)
 declare -A DST=()          # the address the left side sends to
 declare -A RES=()          # "SETUP.TEST.FIELD" -> number
 declare -A CTR=()          # "SETUP.SIDE.FIELD" -> a mini-wireguard daemon's counter (SIDE l or r)
@@ -199,7 +206,7 @@ setup_tunnel() {
 
 bench_log "setting up: bare veth and four tunnels"
 setup_veth
-for s in gg mg mm mo; do setup_tunnel "$s"; done
+for s in "${SETUPS[@]}"; do [[ $s == veth ]] || setup_tunnel "$s"; done
 
 # --- measurements --------------------------------------------------------------------------------
 # run_waited OUT SIDE CMD...: runs CMD in namespace SIDE in the background (ip netns exec execs it,
@@ -370,7 +377,7 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 # CTR[SETUP.SIDE.*]. The counters cover the daemon's life so far: the handshake, the warm-up
 # pings and every test above (read before the profiles add more).
 RE_TUN='^TUN: ([0-9]+) packets read \(([0-9]+) TSO super-packets cut into ([0-9]+)\), '
-RE_TUN+='([0-9]+) written, ([0-9]+) dropped'
+RE_TUN+='([0-9]+) written \(([0-9]+) coalesced into ([0-9]+) super-packets\), ([0-9]+) dropped'
 RE_UDP='^UDP: ([0-9]+) datagrams sent in ([0-9]+) calls \(([0-9]+) by GSO\), ([0-9]+) received '
 RE_UDP+='in ([0-9]+) calls \(([0-9]+) coalesced by GRO\)'
 mini_counters() {
@@ -388,7 +395,9 @@ mini_counters() {
   if [[ $line =~ $RE_TUN ]]; then
     CTR[$s.$d.tun_packets_read]=${BASH_REMATCH[1]} CTR[$s.$d.tun_tso_packets]=${BASH_REMATCH[2]}
     CTR[$s.$d.tun_tso_segments]=${BASH_REMATCH[3]}
-    CTR[$s.$d.tun_packets_written]=${BASH_REMATCH[4]} CTR[$s.$d.tun_dropped]=${BASH_REMATCH[5]}
+    CTR[$s.$d.tun_packets_written]=${BASH_REMATCH[4]}
+    CTR[$s.$d.tun_coalesced_segments]=${BASH_REMATCH[5]}
+    CTR[$s.$d.tun_coalesced_writes]=${BASH_REMATCH[6]} CTR[$s.$d.tun_dropped]=${BASH_REMATCH[7]}
   fi
   line=$(grep '^UDP: ' "$out" | tail -n 1)
   if [[ $line =~ $RE_UDP ]]; then
@@ -519,8 +528,11 @@ cat <<EOF
 Left sends, right receives: in mini<->wg-go, mini-wireguard encrypts, wireguard-go decrypts.
 s/GB: CPU seconds (user+system, /proc/PID/stat) per 10^9 bytes delivered. "+ iperf3 ends" adds
 the iperf3 client and server; for the bare veth that is all there is: the floor.
-mini+offload: mini-wireguard --offload on both sides (TUN with IFF_VNET_HDR, checksum and TSO
-offload); mini<->mini has the same UDP GSO and GRO but no TUN offloads.
+mini<->wg-go: mini-wireguard with its defaults. The other mini setups run it on both sides, one
+technique added at a time: mini,no-offload: batched UDP with GSO and GRO (--offload=false);
+mini+tso: + TUN with IFF_VNET_HDR, TSO super-packets read and cut (--tun-coalesce=false);
+mini+offload: + coalesced TUN writes (userspace GRO); mini+offload+thread: + the AEAD on a second
+thread (--crypto-thread).
 Bare veth: MTU 1500, no encryption: the ceiling. UDP: iperf3 -u -b $UDP_RATE; loss is what the
 receiver did not get. Absolute numbers drift with the machine's load; the ratios are the result.
 EOF
@@ -537,9 +549,13 @@ if ((${#CTR[@]})); then
       printf '    TUN: read %s packets, %s of them cut from %s TSO super-packets' \
         "${CTR[$s.$d.tun_packets_read]:-?}" "${CTR[$s.$d.tun_tso_segments]:-?}" \
         "${CTR[$s.$d.tun_tso_packets]:-?}"
-      printf ' (%s per super-packet); wrote %s; dropped %s\n' \
+      printf ' (%s per super-packet); wrote %s, %s of them coalesced into %s super-packets' \
         "$(per "${CTR[$s.$d.tun_tso_packets]:-0}" "${CTR[$s.$d.tun_tso_segments]:-0}")" \
-        "${CTR[$s.$d.tun_packets_written]:-?}" "${CTR[$s.$d.tun_dropped]:-?}"
+        "${CTR[$s.$d.tun_packets_written]:-?}" "${CTR[$s.$d.tun_coalesced_segments]:-?}" \
+        "${CTR[$s.$d.tun_coalesced_writes]:-?}"
+      printf ' (%s per write); dropped %s\n' \
+        "$(per "${CTR[$s.$d.tun_coalesced_writes]:-0}" "${CTR[$s.$d.tun_coalesced_segments]:-0}")" \
+        "${CTR[$s.$d.tun_dropped]:-?}"
       printf '    UDP: sent %s datagrams in %s calls (%s per call), %s of them by GSO;' \
         "${CTR[$s.$d.udp_sent]}" "${CTR[$s.$d.udp_send_calls]}" \
         "$(per "${CTR[$s.$d.udp_send_calls]}" "${CTR[$s.$d.udp_sent]}")" \

@@ -43,6 +43,7 @@ absl::Status WgApp::Run(const WgAppConfig& config) {
   options.tun_vnet_header = tun_->vnet_header();
   options.udp_offload = config.udp_offload;
   options.crypto_thread = config.crypto_thread;
+  options.tun_coalesce = config.tun_coalesce;
   options.mtu = static_cast<size_t>(tun_config.mtu);
   options.log_sink = &log_sink_;
   options.log_level = config.log_level;

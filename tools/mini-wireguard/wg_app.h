@@ -26,9 +26,10 @@ struct WgAppConfig {
   int stats_interval_seconds = 0;
   LogLevel log_level = LogLevel::kInfo;
   uint64_t trace_packets = 0;  // print the first N packets in the seed's words
-  bool offload = false;        // TUN with TSO/checksum offload (IFF_VNET_HDR)
+  bool offload = true;         // TUN with TSO/checksum offload (IFF_VNET_HDR)
   bool udp_offload = true;     // UDP GSO on send, GRO on receive
   bool crypto_thread = false;  // AEAD on a second thread (wg::CryptoWorker)
+  bool tun_coalesce = true;    // with offload: coalesced TUN writes (tun::TcpCoalescer)
   // Called once the device is ready (the daemon's parent waits for it).
   std::function<void()> on_ready;
 };

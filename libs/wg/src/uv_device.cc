@@ -49,6 +49,7 @@ absl::StatusOr<std::unique_ptr<UvDevice>> UvDevice::Create(uv_loop_t* loop,
   if (self->options_.tun_fd >= 0) {
     tun::UvTunOptions tun_options;
     tun_options.vnet_header = self->options_.tun_vnet_header;
+    tun_options.coalesce_writes = self->options_.tun_coalesce;
     MESHVPN_ASSIGN_OR_RETURN(
         self->tun_, tun::UvTunDriver::Create(loop, self->options_.tun_fd, &self->pool_, self.get(),
                                              tun_options));
@@ -59,6 +60,8 @@ absl::StatusOr<std::unique_ptr<UvDevice>> UvDevice::Create(uv_loop_t* loop,
     MESHVPN_ASSIGN_OR_RETURN(self->crypto_ready_,
                              UvAsync::Create(loop, uv_async_init, &UvDevice::OnCryptoReady));
     self->crypto_ready_.set_owner(self.get());
+    // The wake-up alone must not keep the loop running (after Stop() the loop may end).
+    uv_unref(self->crypto_ready_.base());
     auto ready = [](void* async) { uv_async_send(static_cast<uv_async_t*>(async)); };
     MESHVPN_ASSIGN_OR_RETURN(self->crypto_, CryptoWorker::Start(self->device_.get(), &self->pool_,
                                                                 self->pool_.capacity(), ready,

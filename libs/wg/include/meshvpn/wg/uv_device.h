@@ -41,6 +41,9 @@ struct UvDeviceOptions {
   // The TUN descriptor carries virtio-net headers (tun::TunDevice::vnet_header(), made with
   // TunConfig::offload): TSO super-packets are cut into MTU-sized packets before sealing.
   bool tun_vnet_header = false;
+  // With tun_vnet_header: coalesce each flow's TCP segments into super-packets on TUN writes
+  // (tun::UvTunOptions::coalesce_writes).
+  bool tun_coalesce = true;
   // UDP segmentation offload on send and receive coalescing (udp::UdpSocketOptions::gso/gro).
   bool udp_offload = true;
   // Seal and open on a second thread (CryptoWorker): the loop thread does the I/O and the
