@@ -426,6 +426,12 @@ check_offload_counters() {
     ((tso > 0 && coalesced > 0)) ||
       e2e_fail "$side: offloads unused after the transfer: $line"
     e2e_pass "$side (mini-wireguard) offloads: $line"
+    if [[ " ${WG_MINI_ARGS:-} " == *" --crypto-thread "* ]]; then
+      line=$(grep '^Crypto thread: ' "${WG_OUT[$side]}" | tail -n 1)
+      [[ $line =~ ^Crypto\ thread:\ ([0-9]+)\ packets ]] && ((BASH_REMATCH[1] > 0)) ||
+        e2e_fail "$side: --crypto-thread, but no packets went to the thread: ${line:-no line}"
+      e2e_pass "$side (mini-wireguard) $line"
+    fi
   done
 }
 if [[ $SCENARIO == transfer && " ${WG_MINI_ARGS:-} " != *" --offload=false "* ]]; then
