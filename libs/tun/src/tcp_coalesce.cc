@@ -55,8 +55,8 @@ TcpCoalescer::Segment TcpCoalescer::Read(ByteSpan p) {
   const uint8_t version = p[0] >> 4;
   if (version == 4) {
     if (p.size() < 20 || p[9] != kProtoTcp) return s;
-    // No options, not a fragment, and the length field agrees with what we hold.
-    if ((p[0] & 0x0f) != 5 || (p[6] & 0x3f) != 0 || p[7] != 0 || Be16(&p[2]) != p.size()) {
+    // No options, not a fragment, no reserved flag; the length field agrees with what we hold.
+    if ((p[0] & 0x0f) != 5 || (p[6] & 0xbf) != 0 || p[7] != 0 || Be16(&p[2]) != p.size()) {
       return s;
     }
     s.v4 = true;
@@ -155,11 +155,11 @@ bool TcpCoalescer::CanJoin(const Group& group, ByteSpan packet, const Segment& s
   }
   const uint8_t* head_tcp = h + segment.ip_len;
   const uint8_t* tcp = p + segment.ip_len;
-  const size_t head_tcp_len = static_cast<size_t>(head_tcp[12] >> 4) * 4;
-  if (head_tcp_len != segment.tcp_len) return false;
-  // The ACK number, window and options must match byte for byte (timestamps included).
-  return std::memcmp(head_tcp + 8, tcp + 8, 4) == 0 &&
+  // Byte for byte: the ACK number, data offset with the reserved and AE bits, window, urgent
+  // pointer and options (timestamps included). The super-packet's one header speaks for all.
+  return head_tcp[12] == tcp[12] && std::memcmp(head_tcp + 8, tcp + 8, 4) == 0 &&
          std::memcmp(head_tcp + 14, tcp + 14, 2) == 0 &&
+         std::memcmp(head_tcp + 18, tcp + 18, 2) == 0 &&
          std::memcmp(head_tcp + 20, tcp + 20, segment.tcp_len - 20) == 0;
 }
 

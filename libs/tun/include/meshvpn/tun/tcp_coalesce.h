@@ -28,8 +28,9 @@ struct CoalescedWrite {
 };
 
 // Plans the writes of one batch. A segment joins the open group of its flow when it continues it
-// exactly: same addresses and ports, next sequence number, same ACK number and TCP options (byte
-// for byte, as the kernel's GRO asks), only ACK (and PSH on a group's last segment) set, same
+// exactly: same addresses and ports, next sequence number, same ACK number, window, urgent
+// pointer, data offset/reserved bits and TCP options (byte for byte, as the kernel's GRO asks),
+// only ACK (and PSH on a group's last segment) set, same
 // IPv4 TOS/TTL/DF (IPv6 traffic class, flow label and hop limit), IPv4 IDs counting up unless DF
 // is set, no IP options or extension headers, a payload no larger than the head's (a shorter one
 // or a PSH ends the group), at most kMaxSegments and 65535 IP bytes in all. Anything else is a
