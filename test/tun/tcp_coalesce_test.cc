@@ -588,8 +588,7 @@ TEST_CASE("A segment that does not continue the group exactly is not joined", "[
 // give it the head's bytes. The kernel's GRO does not merge the first two either (tcp_gro_receive
 // compares the whole word of data offset, reserved bits, flags and window; inet_gro_receive
 // flushes on any fragment bit but DF).
-TEST_CASE("Header bits other segments would not get back keep a segment out",
-          "[tun][coalesce]") {
+TEST_CASE("Header bits other segments would not get back keep a segment out", "[tun][coalesce]") {
   const bool v6 = GENERATE(false, true);
   const size_t ip_len = v6 ? 40 : 20;
   Flow flow;
