@@ -26,8 +26,8 @@
 # usage: bench/tunnel/run.sh BUILD_DIR [--quick] [--json FILE] [--perf DIR]
 #   --quick      3 s per iperf3 run instead of 10 s
 #   --json FILE  also write the results as JSON
-#   --perf DIR   afterwards, profile both daemons of mini+offload<->mini+offload, mini<->mini and
-#                wireguard-go<->wireguard-go during one more TCP 1-stream run each
+#   --perf DIR   afterwards, profile both daemons of mini+offload, mini+offload+thread,
+#                mini,no-offload and wireguard-go<->wireguard-go during one more TCP 1-stream run each
 #                (perf record -e cpu-clock -g), reports in DIR
 # Needs root, iperf3, ping, wg, wireguard-go; --perf needs perf (Debian package linux-perf).
 # Everything it creates (namespaces, links, processes, sockets) is removed on exit, also on
@@ -454,6 +454,7 @@ profile() {
 }
 if [[ -n $PERF_DIR ]]; then
   profile mo
+  profile mc
   profile mm
   profile gg
 fi
