@@ -21,6 +21,17 @@ std::string Bytes(uint64_t n) {
   return absl::StrFormat("%.2f GiB", n / (1024.0 * 1024 * 1024));
 }
 
+// " (no_buffer=7086 ...)" for the UDP reasons that happened, or "" when none did.
+std::string FormatUdpDrops(const udp::UdpStats& stats) {
+  std::string out;
+  for (size_t i = 0; i < udp::kDropReasonCount; ++i) {
+    if (stats.drops[i] == 0) continue;
+    absl::StrAppendFormat(&out, "%s%s=%d", out.empty() ? " (" : " ",
+                          udp::ToString(static_cast<udp::DropReason>(i)), stats.drops[i]);
+  }
+  return out.empty() ? out : out + ")";
+}
+
 }  // namespace
 
 absl::Status WgApp::Run(const WgAppConfig& config) {
@@ -159,10 +170,11 @@ void WgApp::PrintStats() const {
   if (const udp::UdpStats* u = device_->udp_stats()) {
     std::printf(
         "UDP: %llu datagrams sent in %llu calls (%llu by GSO), %llu received in %llu "
-        "calls (%llu coalesced by GRO)\n",
+        "calls (%llu coalesced by GRO), %llu dropped%s\n",
         (unsigned long long)u->packets_sent, (unsigned long long)u->send_calls,
         (unsigned long long)u->gso_segments_sent, (unsigned long long)u->packets_received,
-        (unsigned long long)u->receive_calls, (unsigned long long)u->gro_segments_received);
+        (unsigned long long)u->receive_calls, (unsigned long long)u->gro_segments_received,
+        (unsigned long long)u->total_drops(), FormatUdpDrops(*u).c_str());
   }
   if (const wg::CryptoWorkerStats* c = device_->crypto_stats()) {
     std::printf("Crypto thread: %llu packets sealed/opened there, %llu inline; %llu wake-ups\n",
