@@ -111,37 +111,8 @@ TEST_CASE("reading and writing through the driver allocates nothing per packet")
   ::close(fds[1]);
 }
 
-// A bulk-TCP-like batch: `count` in-order 1368-byte IPv4 segments of one flow (ACK only, DF).
-std::vector<Bytes> TcpSegments(size_t count) {
-  std::vector<Bytes> packets;
-  for (size_t i = 0; i < count; ++i) {
-    Bytes p(20 + 20 + 1368, 0x5a);
-    p[0] = 0x45;
-    p[2] = static_cast<uint8_t>(p.size() >> 8);
-    p[3] = static_cast<uint8_t>(p.size());
-    p[1] = 0;     // TOS
-    p[6] = 0x40;  // DF, fragment offset 0
-    p[7] = 0;
-    p[8] = 64;
-    p[9] = 6;
-    const uint8_t addresses[8] = {10, 0, 0, 1, 10, 0, 0, 2};
-    std::copy(addresses, addresses + 8, p.begin() + 12);
-    p[20] = 0x9c;  // ports 40000 -> 5201
-    p[21] = 0x40;
-    p[22] = 0x14;
-    p[23] = 0x51;
-    const uint32_t seq = 1000 + static_cast<uint32_t>(i) * 1368;
-    for (int b = 0; b < 4; ++b) p[24 + b] = static_cast<uint8_t>(seq >> (24 - 8 * b));
-    p[32] = 0x50;  // data offset 5
-    p[33] = 0x10;  // ACK
-    p[34] = 0x01;  // window
-    packets.push_back(std::move(p));
-  }
-  return packets;
-}
-
 TEST_CASE("coalescing TUN writes allocates nothing per batch") {
-  const std::vector<Bytes> originals = TcpSegments(128);
+  const std::vector<Bytes> originals = test::TcpSegments(128);
   std::vector<Bytes> work = originals;
   std::vector<MutableByteSpan> spans;
   for (Bytes& p : work) spans.emplace_back(p);

@@ -26,7 +26,8 @@ absl::StatusOr<std::unique_ptr<UvTunDriver>> UvTunDriver::Create(uv_loop_t* loop
         absl::StrFormat("tun: max_batch %d is outside 1..%d", options.max_batch, kMaxBatch));
   }
   std::unique_ptr<UvTunDriver> driver(new UvTunDriver(
-      fd, pool, handler, options.max_batch, options.vnet_header, options.coalesce_writes));
+      fd, pool, handler, options.max_batch, options.vnet_header, options.coalesce_writes,
+      options.writev != nullptr ? options.writev : &::writev));
   // uv_poll_init also puts the descriptor in non-blocking mode.
   auto poll = UvPoll::Create(loop, uv_poll_init, fd);
   if (!poll.ok()) {
@@ -43,7 +44,7 @@ constexpr size_t kOffloadAreaSize = VirtioNetHeader::kSize + 65536;
 }  // namespace
 
 UvTunDriver::UvTunDriver(int fd, PacketPool* pool, TunPacketHandler* handler, size_t max_batch,
-                         bool vnet_header, bool coalesce)
+                         bool vnet_header, bool coalesce, ssize_t (*writev)(int, const iovec*, int))
     : fd_(fd),
       pool_(pool),
       handler_(handler),
@@ -51,7 +52,8 @@ UvTunDriver::UvTunDriver(int fd, PacketPool* pool, TunPacketHandler* handler, si
       batch_(max_batch, nullptr),
       scratch_(new uint8_t[vnet_header ? kOffloadAreaSize : pool->buffer_capacity()]),
       scratch_size_(vnet_header ? kOffloadAreaSize : pool->buffer_capacity()),
-      vnet_header_(vnet_header) {
+      vnet_header_(vnet_header),
+      writev_(writev) {
   if (vnet_header && coalesce) {
     coalescer_ = std::make_unique<TcpCoalescer>();
     write_spans_.reserve(TcpCoalescer::kMaxPackets);
@@ -280,7 +282,7 @@ bool UvTunDriver::Write(ByteSpan packet) {
     if (vnet_header_) {
       iovec parts[2] = {{const_cast<uint8_t*>(kNoOffload), sizeof kNoOffload},
                         {const_cast<uint8_t*>(packet.data()), packet.size()}};
-      n = ::writev(fd_, parts, 2);
+      n = writev_(fd_, parts, 2);
       if (n >= static_cast<ssize_t>(sizeof kNoOffload)) n -= sizeof kNoOffload;
     } else {
       n = ::write(fd_, packet.data(), packet.size());
@@ -341,7 +343,7 @@ bool UvTunDriver::WriteSuperPacket(const CoalescedWrite& write) {
     parts[n++] = {packet.data() + skip, packet.size() - skip};
   }
   for (;;) {
-    const ssize_t sent = ::writev(fd_, parts, static_cast<int>(n));
+    const ssize_t sent = writev_(fd_, parts, static_cast<int>(n));
     if (sent >= 0) {
       stats_.packets_written += write.count;
       stats_.bytes_written += write.bytes;

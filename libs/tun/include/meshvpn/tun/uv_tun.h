@@ -2,6 +2,7 @@
 // descriptor would block, hands each batch to a handler, and writes packets; drops are counted.
 #pragma once
 
+#include <sys/uio.h>
 #include <uv.h>
 
 #include <cstddef>
@@ -45,6 +46,9 @@ struct UvTunOptions {
   // super-packets (TcpCoalescer), one write each. If the kernel refuses one (EINVAL), the
   // driver cuts it back into the original segments, writes those, and stops coalescing.
   bool coalesce_writes = true;
+  // With vnet_header: the system call that writes a packet's parts. nullptr: ::writev. Tests put
+  // a fake here to play a kernel that refuses TSO writes.
+  ssize_t (*writev)(int fd, const iovec* parts, int count) = nullptr;
 };
 
 // Watches a TUN descriptor with uv_poll. Per packet it allocates nothing, logs nothing and
@@ -87,7 +91,7 @@ class UvTunDriver {
 
  private:
   UvTunDriver(int fd, PacketPool* pool, TunPacketHandler* handler, size_t max_batch,
-              bool vnet_header, bool coalesce);
+              bool vnet_header, bool coalesce, ssize_t (*writev)(int, const iovec*, int));
   class SegmentWriter;
   class FallbackSegments;
   // Writes `packets` (at most TcpCoalescer::kMaxPackets) as the coalescer plans them.
@@ -115,6 +119,7 @@ class UvTunDriver {
   std::unique_ptr<uint8_t[]> scratch_;  // for reads that have no pool buffer
   size_t scratch_size_;
   bool vnet_header_;
+  ssize_t (*writev_)(int, const iovec*, int);
   std::unique_ptr<TcpCoalescer> coalescer_;   // with vnet_header and coalesce_writes
   bool coalescing_ = true;                    // false once the kernel refused a super-packet
   std::vector<MutableByteSpan> write_spans_;  // WriteCoalesced's view of the batch
