@@ -1,12 +1,12 @@
 // Proves the per-packet calls allocate nothing, in both backends, after warm-up.
 //
-// Two counters: this file replaces the global operator new/delete for the whole test binary
-// (C++ allocations), and installs counting malloc/realloc/free hooks in OpenSSL before it
+// Two counters: operator new is counted for the whole test binary (common/alloc_counter.h: C++
+// allocations), and this file installs counting malloc/realloc/free hooks in OpenSSL before it
 // allocates anything (CRYPTO_set_mem_functions), which catches allocations inside OpenSSL's
 // EVP calls. Counting is switched on only around the calls under test: Catch2's own assertions
 // allocate, so the counts are read into locals before any CHECK.
 //
-// Under AddressSanitizer this still works: the binary's operator new takes precedence over the
+// Under AddressSanitizer this still works: the replaced operator new takes precedence over the
 // sanitizer's, and forwards to malloc, which ASan intercepts as usual. ASan's own bookkeeping
 // does not go through operator new or OpenSSL's hooks, so it cannot inflate the counts.
 #include <openssl/crypto.h>
@@ -14,9 +14,9 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
-#include <new>
 #include <vector>
 
+#include "common/alloc_counter.h"
 #include "meshvpn/aead/chacha20_poly1305.h"
 #include "meshvpn/aead/xchacha20_poly1305.h"
 #include "test_util.h"
@@ -24,20 +24,7 @@
 namespace {
 
 std::atomic<bool> g_counting{false};
-std::atomic<size_t> g_cpp_allocations{0};
 std::atomic<size_t> g_openssl_allocations{0};
-
-void* CountedMalloc(size_t size) {
-  if (g_counting.load(std::memory_order_relaxed)) g_cpp_allocations.fetch_add(1);
-  return std::malloc(size == 0 ? 1 : size);
-}
-
-void* CountedAlignedMalloc(size_t size, std::align_val_t align) {
-  if (g_counting.load(std::memory_order_relaxed)) g_cpp_allocations.fetch_add(1);
-  const size_t a = static_cast<size_t>(align);
-  const size_t rounded = (size + a - 1) / a * a;
-  return std::aligned_alloc(a, rounded == 0 ? a : rounded);
-}
 
 void* OpenSslMalloc(size_t size, const char*, int) {
   if (g_counting.load(std::memory_order_relaxed)) g_openssl_allocations.fetch_add(1);
@@ -54,45 +41,6 @@ const bool g_openssl_hooked = CRYPTO_set_mem_functions(OpenSslMalloc, OpenSslRea
 
 }  // namespace
 
-// GCC sees these replacements call free() on memory its own model says came from `new`, and warns;
-// here that pairing is exactly the point (every replacement new below forwards to malloc).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(size_t size) {
-  if (void* p = CountedMalloc(size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](size_t size) {
-  if (void* p = CountedMalloc(size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(size_t size, const std::nothrow_t&) noexcept { return CountedMalloc(size); }
-void* operator new[](size_t size, const std::nothrow_t&) noexcept { return CountedMalloc(size); }
-void* operator new(size_t size, std::align_val_t align) {
-  if (void* p = CountedAlignedMalloc(size, align)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](size_t size, std::align_val_t align) {
-  if (void* p = CountedAlignedMalloc(size, align)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
-  return CountedAlignedMalloc(size, align);
-}
-void* operator new[](size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
-  return CountedAlignedMalloc(size, align);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t, std::align_val_t) noexcept { std::free(p); }
-
 namespace meshvpn::aead {
 namespace {
 
@@ -104,12 +52,13 @@ struct Counts {
 // Runs `fn` with counting on and returns what it allocated.
 template <typename Fn>
 Counts Count(Fn&& fn) {
-  g_cpp_allocations = 0;
   g_openssl_allocations = 0;
+  const uint64_t cpp_before = meshvpn::test::ProcessNewCount();
   g_counting = true;
   fn();
   g_counting = false;
-  return {g_cpp_allocations.load(), g_openssl_allocations.load()};
+  const uint64_t cpp_after = meshvpn::test::ProcessNewCount();
+  return {static_cast<size_t>(cpp_after - cpp_before), g_openssl_allocations.load()};
 }
 
 TEST_CASE("the allocation counters see allocations (self-test)") {

@@ -1,37 +1,13 @@
 // Proves the punch's per-datagram paths allocate nothing: answering a ping, matching a pong on a
 // known path, and dropping forged, duplicate or malformed datagrams (and the rendezvous server's
-// drops). operator new is replaced for the whole test binary and counted per thread.
+// drops). operator new is counted per thread for the whole test binary (common/alloc_counter.h).
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <new>
 
+#include "common/alloc_counter.h"
 #include "meshvpn/holepunch/punch.h"
 #include "meshvpn/holepunch/rendezvous_server.h"
-
-namespace {
-thread_local long t_news = 0;
-
-void* CountedNew(size_t n) noexcept {
-  ++t_news;
-  return std::malloc(n == 0 ? 1 : n);
-}
-void* CountedNewOrThrow(size_t n) {
-  if (void* p = CountedNew(n)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-
-// The whole unaligned family, so that every new has its matching delete (ASan checks it).
-void* operator new(size_t n) { return CountedNewOrThrow(n); }
-void* operator new[](size_t n) { return CountedNewOrThrow(n); }
-void* operator new(size_t n, const std::nothrow_t&) noexcept { return CountedNew(n); }
-void* operator new[](size_t n, const std::nothrow_t&) noexcept { return CountedNew(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace meshvpn::holepunch {
 namespace {
@@ -93,9 +69,10 @@ TEST_CASE("answering pings, matching pongs and dropping datagrams allocate nothi
     CHECK(server.HandleDatagram(ping_wire, ep_b, now) == ServerDrop::kNotRequest);
   };
   once();  // warm up (OpenSSL's per-thread contexts)
-  const long before = t_news;
+  const long before = meshvpn::test::ThreadNewCount();
   for (int i = 0; i < 100; ++i) once();
-  CHECK(t_news - before == 0);
+  const long allocations = meshvpn::test::ThreadNewCount() - before;
+  CHECK(allocations == 0);
   CHECK(a->stats().pongs_sent >= 101);
   CHECK(!a->NextEvent().has_value());
 }

@@ -1,11 +1,13 @@
 // Proves the per-call paths allocate nothing of ours: operator new is counted for the whole test
-// binary, and OpenSSL's allocator is swapped for a counting one before OpenSSL's first use.
+// binary (common/alloc_counter.h), and OpenSSL's allocator is swapped for a counting one before
+// OpenSSL's first use.
 #include <openssl/crypto.h>
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <new>
 
+#include "common/alloc_counter.h"
 #include "meshvpn/noise/blake2s.h"
 #include "meshvpn/noise/hmac.h"
 #include "meshvpn/noise/kdf.h"
@@ -13,7 +15,6 @@
 namespace {
 
 // Counted on the calling thread only, so Catch2 or other threads cannot disturb a measurement.
-thread_local long t_news = 0;
 thread_local long t_openssl_mallocs = 0;
 thread_local long t_openssl_frees = 0;
 
@@ -37,30 +38,6 @@ const bool g_openssl_counting =
 
 }  // namespace
 
-// The whole family of (unaligned) operator new/delete is replaced, so that every pair matches
-// (AddressSanitizer checks that memory from one family is not released by another).
-namespace {
-void* CountedNew(size_t n) noexcept {
-  ++t_news;
-  return std::malloc(n == 0 ? 1 : n);
-}
-void* CountedNewOrThrow(size_t n) {
-  if (void* p = CountedNew(n)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(size_t n) { return CountedNewOrThrow(n); }
-void* operator new[](size_t n) { return CountedNewOrThrow(n); }
-void* operator new(size_t n, const std::nothrow_t&) noexcept { return CountedNew(n); }
-void* operator new[](size_t n, const std::nothrow_t&) noexcept { return CountedNew(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-
 namespace meshvpn::noise {
 namespace {
 
@@ -71,9 +48,9 @@ struct Counts {
 template <typename F>
 Counts Measure(F&& f) {
   f();  // warm up: the thread's OpenSSL contexts are created on first use
-  const Counts before{t_news, t_openssl_mallocs, t_openssl_frees};
+  const Counts before{meshvpn::test::ThreadNewCount(), t_openssl_mallocs, t_openssl_frees};
   for (int i = 0; i < 10; ++i) f();
-  return {t_news - before.news, t_openssl_mallocs - before.openssl_mallocs,
+  return {meshvpn::test::ThreadNewCount() - before.news, t_openssl_mallocs - before.openssl_mallocs,
           t_openssl_frees - before.openssl_frees};
 }
 

@@ -1,5 +1,5 @@
-// Proves the per-packet paths allocate nothing: this binary replaces the global operator new and
-// counts calls while packets are parsed and moved through the driver.
+// Proves the per-packet paths allocate nothing: operator new is counted for the whole binary
+// (common/alloc_counter.h) while packets are parsed, planned and moved through the driver.
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,39 +9,13 @@
 #include <new>
 #include <vector>
 
+#include "common/alloc_counter.h"
 #include "meshvpn/base/uv_loop.h"
 #include "meshvpn/tun/ip_packet.h"
 #include "meshvpn/tun/tcp_coalesce.h"
 #include "meshvpn/tun/uv_tun.h"
 #include "testdata.h"
 #include "uv_test_util.h"
-
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-
-// Every non-aligned form is replaced, so that nothing allocated by one allocator is freed by
-// another (AddressSanitizer reports that as alloc-dealloc-mismatch). Aligned forms are left alone:
-// they come and go in pairs from the runtime.
-void* operator new(size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](size_t size) { return operator new(size); }
-void* operator new(size_t size, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](size_t size, const std::nothrow_t& tag) noexcept {
-  return operator new(size, tag);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace meshvpn::tun {
 namespace {
@@ -55,11 +29,11 @@ TEST_CASE("parsing a packet allocates nothing") {
     REQUIRE(!packets.back().empty());
   }
   size_t ok = 0;
-  const uint64_t before = g_allocations.load();
+  const uint64_t before = meshvpn::test::ProcessNewCount();
   for (int round = 0; round < 100; ++round) {
     for (const Bytes& p : packets) ok += ParseIpPacket(p).ok() ? 1 : 0;
   }
-  const uint64_t allocations = g_allocations.load() - before;
+  const uint64_t allocations = meshvpn::test::ProcessNewCount() - before;
   CHECK(ok == 100 * packets.size());
   CHECK(allocations == 0);
 }
@@ -98,10 +72,10 @@ TEST_CASE("reading and writing through the driver allocates nothing per packet")
     for (int i = 0; i < 200; ++i) {
       REQUIRE(::send(fds[1], packet.data(), packet.size(), 0) == ssize_t(packet.size()));
     }
-    const uint64_t before = g_allocations.load();
+    const uint64_t before = meshvpn::test::ProcessNewCount();
     while (counter.packets < 201) loop.Run(UV_RUN_ONCE);
     for (int i = 0; i < 50; ++i) (void)(*driver)->Write(packet);
-    const uint64_t allocations = g_allocations.load() - before;
+    const uint64_t allocations = meshvpn::test::ProcessNewCount() - before;
     CHECK(allocations == 0);
     CHECK(counter.parsed == 201);
     CHECK((*driver)->stats().packets_written == 50);
@@ -118,14 +92,14 @@ TEST_CASE("coalescing TUN writes allocates nothing per batch") {
   for (Bytes& p : work) spans.emplace_back(p);
   TcpCoalescer coalescer;
   size_t writes = 0;
-  const uint64_t before = g_allocations.load();
+  const uint64_t before = meshvpn::test::ProcessNewCount();
   for (int round = 0; round < 100; ++round) {
     for (size_t i = 0; i < work.size(); ++i) {
       std::copy(originals[i].begin(), originals[i].end(), work[i].begin());  // heads are rewritten
     }
     writes += coalescer.Plan(spans).size();
   }
-  const uint64_t allocations = g_allocations.load() - before;
+  const uint64_t allocations = meshvpn::test::ProcessNewCount() - before;
   CHECK(writes == 100 * 3);  // 47 + 47 + 34 segments: 47 x 1368 + 40 fills 65535 bytes
   CHECK(allocations == 0);
 }

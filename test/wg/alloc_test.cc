@@ -1,43 +1,14 @@
-// Proves wg's per-packet paths allocate nothing: operator new is replaced for the whole test
-// binary and counted per thread (so Catch2 or other threads cannot disturb a measurement).
+// Proves wg's per-packet paths allocate nothing: operator new is counted per thread for the whole
+// test binary (common/alloc_counter.h), so Catch2 or other threads cannot disturb a measurement.
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <new>
 
-#include "alloc_counter.h"
+#include "common/alloc_counter.h"
 #include "meshvpn/wg/allowedips.h"
 #include "meshvpn/wg/cookie.h"
 #include "meshvpn/wg/messages.h"
 #include "meshvpn/wg/ratelimiter.h"
-
-namespace {
-thread_local long t_news = 0;
-
-void* CountedNew(size_t n) noexcept {
-  ++t_news;
-  return std::malloc(n == 0 ? 1 : n);
-}
-void* CountedNewOrThrow(size_t n) {
-  if (void* p = CountedNew(n)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-
-// The whole unaligned family, so that every new has its matching delete (ASan checks it).
-void* operator new(size_t n) { return CountedNewOrThrow(n); }
-void* operator new[](size_t n) { return CountedNewOrThrow(n); }
-void* operator new(size_t n, const std::nothrow_t&) noexcept { return CountedNew(n); }
-void* operator new[](size_t n, const std::nothrow_t&) noexcept { return CountedNew(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-
-namespace meshvpn::wg::test {
-long NewCount() { return t_news; }
-}  // namespace meshvpn::wg::test
 
 namespace meshvpn::wg {
 namespace {
@@ -51,16 +22,16 @@ TEST_CASE("allowed IPs lookup and message parsing allocate nothing") {
   const tun::IpAddress v6 = *tun::IpAddress::Parse("fd00::9");
   uint8_t packet[148] = {1};
   uint32_t sink = 0;
-  const long before = test::NewCount();
+  const long before = meshvpn::test::ThreadNewCount();
   for (int i = 0; i < 100; ++i) {
     sink += t.Lookup(v4).value_or(0) + t.Lookup(v6).value_or(0) + t.Lookup(v4.bytes()).value_or(0);
     sink += static_cast<uint32_t>(ParseMessage(packet).type);
   }
-  CHECK(test::NewCount() - before == 0);
+  CHECK(meshvpn::test::ThreadNewCount() - before == 0);
   CHECK(sink == 100 * (2 + 3 + 2 + 1));
   // The counter works: an allocation is seen.
   auto* p = new int(5);
-  CHECK(test::NewCount() - before == 1);
+  CHECK(meshvpn::test::ThreadNewCount() - before == 1);
   delete p;
 }
 
@@ -79,7 +50,7 @@ TEST_CASE("rate limiting and mac checks allocate nothing") {
   REQUIRE(generator->AddMacs(msg, clock.Now()));
   REQUIRE(checker->CheckMacs(msg, source, true, clock.Now()) == MacCheck::kValidMac1);
   int allowed = 0;
-  const long before = test::NewCount();
+  const long before = meshvpn::test::ThreadNewCount();
   for (int i = 0; i < 100; ++i) {
     clock.Advance(std::chrono::milliseconds(10));
     allowed +=
@@ -87,7 +58,7 @@ TEST_CASE("rate limiting and mac checks allocate nothing") {
     REQUIRE(generator->AddMacs(msg, clock.Now()));
     REQUIRE(checker->CheckMacs(msg, source, true, clock.Now()) == MacCheck::kValidMac1);
   }
-  CHECK(test::NewCount() - before == 0);
+  CHECK(meshvpn::test::ThreadNewCount() - before == 0);
   CHECK(allowed > 0);
 }
 

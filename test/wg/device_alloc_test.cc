@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
-#include "alloc_counter.h"
+#include "common/alloc_counter.h"
 #include "device_harness.h"
 
 namespace meshvpn::wg {
@@ -47,7 +47,7 @@ TEST_CASE("An established session's send and receive paths allocate nothing") {
     side.device.HandleTunPacket(b, p.clock.Now());
   };
 
-  const long news_before = test::NewCount();
+  const long news_before = meshvpn::test::ThreadNewCount();
   for (int i = 0; i < 200; ++i) {
     inject(p.alice, packet);
     move(p.alice, p.bob);
@@ -57,7 +57,7 @@ TEST_CASE("An established session's send and receive paths allocate nothing") {
     p.alice.device.HandleExpiry(p.clock.Now());
     p.bob.device.HandleExpiry(p.clock.Now());
   }
-  const long news = test::NewCount() - news_before;
+  const long news = meshvpn::test::ThreadNewCount() - news_before;
   CHECK(news == 0);
   CHECK(p.bob.output.delivered_count - bob_before == 200);
   CHECK(p.alice.output.delivered_count - alice_before == 200);

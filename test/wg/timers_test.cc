@@ -5,7 +5,7 @@
 #include <set>
 #include <vector>
 
-#include "alloc_counter.h"
+#include "common/alloc_counter.h"
 #include "meshvpn/base/clock.h"
 
 namespace meshvpn::wg {
@@ -480,7 +480,7 @@ TEST_CASE("timer events and expiry allocate nothing") {
   FixedJitter j(milliseconds(1));
   PeerTimers t(j);
   FakeClock clock;
-  const long before = test::NewCount();
+  const long before = meshvpn::test::ThreadNewCount();
   MonoTime now = clock.Now();
   for (int i = 0; i < 1000; ++i) {
     now += milliseconds(700);
@@ -497,7 +497,7 @@ TEST_CASE("timer events and expiry allocate nothing") {
     (void)t.HandleExpiry(now);
     (void)t.ShouldRekeyOnReceive(KeypairUsage{now, 1, true}, now);
   }
-  CHECK(test::NewCount() == before);
+  CHECK(meshvpn::test::ThreadNewCount() == before);
 }
 
 // ---- Randomized comparison against a model --------------------------------------------------
