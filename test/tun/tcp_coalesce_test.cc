@@ -13,9 +13,21 @@
 
 #include "meshvpn/tun/checksum.h"
 #include "meshvpn/tun/virtio_net.h"
+#include "tun/tcp_packet_checks.h"
 
 namespace meshvpn::tun {
 namespace {
+
+using test::ChecksumsValid;
+using test::FirstDifference;
+using test::FixChecksums;
+using test::Get16;
+using test::IpLen;
+using test::IsV6;
+using test::kSame;
+using test::Put16;
+using test::Put32;
+using test::VectorSink;
 
 constexpr uint8_t kFin = 0x01;
 constexpr uint8_t kSyn = 0x02;
@@ -26,59 +38,6 @@ constexpr uint8_t kUrg = 0x20;
 constexpr uint8_t kEce = 0x40;
 constexpr uint8_t kCwr = 0x80;
 constexpr size_t kTcpLen = 32;  // 20 bytes and the timestamps option (NOP NOP TS)
-
-uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-void Put16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-void Put32(uint8_t* p, uint32_t v) {
-  Put16(p, static_cast<uint16_t>(v >> 16));
-  Put16(p + 2, static_cast<uint16_t>(v));
-}
-
-bool IsV6(ByteSpan p) { return (p[0] >> 4) == 6; }
-size_t IpLen(ByteSpan p) { return IsV6(p) ? 40 : static_cast<size_t>(p[0] & 0x0f) * 4; }
-
-// Both checksums of a TCP packet (IPv4 header, TCP over the pseudo-header) are right.
-bool ChecksumsValid(ByteSpan p) {
-  const size_t ip_len = IpLen(p);
-  if (p.size() < ip_len + 20) return false;
-  ChecksumAccumulator acc;
-  if (IsV6(p)) {
-    AddIpv6PseudoHeader(acc, p.subspan(8, 16), p.subspan(24, 16), 6,
-                        static_cast<uint32_t>(p.size() - ip_len));
-  } else {
-    if (InternetChecksum(p.first(ip_len)) != 0) return false;
-    AddIpv4PseudoHeader(acc, p.subspan(12, 4), p.subspan(16, 4), 6,
-                        static_cast<uint16_t>(p.size() - ip_len));
-  }
-  acc.Add(p.subspan(ip_len));
-  return acc.Sum() == 0xffff;
-}
-
-// Computes the IPv4 header checksum and, for TCP, the TCP checksum of a packet made here.
-void FixChecksums(Bytes& p) {
-  const size_t ip_len = IpLen(p);
-  if (!IsV6(p)) {
-    Put16(&p[10], 0);
-    Put16(&p[10], InternetChecksum(ByteSpan(p).first(ip_len)));
-  }
-  if (p[IsV6(p) ? 6 : 9] != 6) return;
-  uint8_t* tcp = p.data() + ip_len;
-  Put16(tcp + 16, 0);
-  ChecksumAccumulator acc;
-  const size_t tcp_bytes = p.size() - ip_len;
-  if (IsV6(p)) {
-    AddIpv6PseudoHeader(acc, ByteSpan(p).subspan(8, 16), ByteSpan(p).subspan(24, 16), 6,
-                        static_cast<uint32_t>(tcp_bytes));
-  } else {
-    AddIpv4PseudoHeader(acc, ByteSpan(p).subspan(12, 4), ByteSpan(p).subspan(16, 4), 6,
-                        static_cast<uint16_t>(tcp_bytes));
-  }
-  acc.Add(ByteSpan(tcp, tcp_bytes));
-  Put16(tcp + 16, acc.Finish());
-}
 
 // An IP header (no options) from 10.0.0.<host> / fd00::<host> to 10.9.9.9 / fd00::99 carrying
 // `protocol`, followed by `rest` zero bytes; lengths set, checksums not.
@@ -225,34 +184,6 @@ std::optional<Bytes> FlowKey(ByteSpan p) {
   return key;
 }
 
-constexpr size_t kSame = std::numeric_limits<size_t>::max();
-
-// Where a segment SplitTso made first differs from the original packet, or kSame. A super-packet
-// cannot give back what the kernel recomputes per segment: the checksums, and the IPv4 ID when DF
-// is set (then the sender's IDs carry no meaning and need not count up).
-size_t FirstDifference(ByteSpan segment, ByteSpan original) {
-  const size_t ip_len = IpLen(original);
-  const bool v4 = !IsV6(original);
-  const bool df = v4 && (original[6] & 0x40) != 0;
-  const size_t n = std::min(segment.size(), original.size());
-  for (size_t i = 0; i < n; ++i) {
-    if (v4 && (i == 10 || i == 11)) continue;
-    if (df && (i == 4 || i == 5)) continue;
-    if (i == ip_len + 16 || i == ip_len + 17) continue;
-    if (segment[i] != original[i]) return i;
-  }
-  return segment.size() == original.size() ? kSame : n;
-}
-
-struct VectorSink final : SegmentSink {
-  MutableByteSpan NextSegment(size_t index, size_t size) override {
-    if (index >= 1000) return {};
-    segments.emplace_back(size);
-    return segments.back();
-  }
-  std::vector<Bytes> segments;
-};
-
 // The packets of each write, by their index in the batch, in write and next() order.
 using PlanIndices = std::vector<std::vector<size_t>>;
 
@@ -339,7 +270,7 @@ Outcome PlanAndCheck(TcpCoalescer& coalescer, const std::vector<Bytes>& original
     CHECK(ChecksumsValid(completed));
 
     // What GSO makes of it again: the original segments.
-    VectorSink sink;
+    VectorSink sink(1000);
     size_t count = 0;
     REQUIRE(SplitTso(write.header, assembled, sink, &count) == OffloadError::kOk);
     REQUIRE(count == write.count);

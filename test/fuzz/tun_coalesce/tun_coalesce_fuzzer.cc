@@ -26,6 +26,7 @@
 #include "meshvpn/tun/checksum.h"
 #include "meshvpn/tun/tcp_coalesce.h"
 #include "meshvpn/tun/virtio_net.h"
+#include "tun/tcp_packet_checks.h"
 
 namespace {
 
@@ -37,6 +38,14 @@ using meshvpn::tun::CoalescedWrite;
 using meshvpn::tun::OffloadError;
 using meshvpn::tun::TcpCoalescer;
 using meshvpn::tun::VirtioNetHeader;
+using meshvpn::tun::test::ChecksumsValid;
+using meshvpn::tun::test::FirstDifference;
+using meshvpn::tun::test::FixChecksums;
+using meshvpn::tun::test::IsV6;
+using meshvpn::tun::test::kSame;
+using meshvpn::tun::test::Put16;
+using meshvpn::tun::test::Put32;
+using meshvpn::tun::test::VectorSink;
 
 constexpr uint8_t kFin = 0x01;
 constexpr uint8_t kSyn = 0x02;
@@ -51,16 +60,6 @@ void Check(bool ok, const char* what, size_t a = 0, size_t b = 0) {
   if (!ok) Fail(what, a, b);
 }
 
-void Put16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-void Put32(uint8_t* p, uint32_t v) {
-  Put16(p, static_cast<uint16_t>(v >> 16));
-  Put16(p + 2, static_cast<uint16_t>(v));
-}
-
-// Reads the input front to back; past the end every read is zero.
 class Input {
  public:
   Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
@@ -82,25 +81,6 @@ class Input {
 };
 
 // ---- The checks ----
-
-bool IsV6(ByteSpan p) { return (p[0] >> 4) == 6; }
-
-// Both checksums of a TCP packet with a 20-byte IPv4 or a 40-byte IPv6 header are right.
-bool ChecksumsValid(ByteSpan p) {
-  const size_t ip_len = IsV6(p) ? 40 : 20;
-  if (p.size() < ip_len + 20) return false;
-  ChecksumAccumulator acc;
-  if (IsV6(p)) {
-    meshvpn::tun::AddIpv6PseudoHeader(acc, p.subspan(8, 16), p.subspan(24, 16), 6,
-                                      static_cast<uint32_t>(p.size() - ip_len));
-  } else {
-    if (meshvpn::tun::InternetChecksum(p.first(ip_len)) != 0) return false;
-    meshvpn::tun::AddIpv4PseudoHeader(acc, p.subspan(12, 4), p.subspan(16, 4), 6,
-                                      static_cast<uint16_t>(p.size() - ip_len));
-  }
-  acc.Add(p.subspan(ip_len));
-  return acc.Sum() == 0xffff;
-}
 
 // Version, addresses and ports of a TCP packet; false for anything else.
 using FlowKey = std::array<uint8_t, 37>;
@@ -131,31 +111,6 @@ bool IsUnplaceableTcp(ByteSpan p) {
   if (p.size() < 40 || (p[0] >> 4) != 6) return false;
   return p[6] == 0 || p[6] == 43 || p[6] == 44 || p[6] == 60;
 }
-
-// Where a segment SplitTso made first differs from the original packet (or the size if only
-// the sizes differ), skipping the checksums and, with DF set, the IPv4 ID; -1 if none.
-ptrdiff_t FirstDifference(ByteSpan segment, ByteSpan original) {
-  const bool v4 = !IsV6(original);
-  const size_t ip_len = v4 ? 20 : 40;
-  const bool df = v4 && (original[6] & 0x40) != 0;
-  const size_t n = std::min(segment.size(), original.size());
-  for (size_t i = 0; i < n; ++i) {
-    if (v4 && (i == 10 || i == 11)) continue;
-    if (df && (i == 4 || i == 5)) continue;
-    if (i == ip_len + 16 || i == ip_len + 17) continue;
-    if (segment[i] != original[i]) return static_cast<ptrdiff_t>(i);
-  }
-  return segment.size() == original.size() ? -1 : static_cast<ptrdiff_t>(n);
-}
-
-struct Sink final : meshvpn::tun::SegmentSink {
-  MutableByteSpan NextSegment(size_t index, size_t size) override {
-    if (index >= TcpCoalescer::kMaxSegments) return {};
-    segments.emplace_back(size);
-    return segments.back();
-  }
-  std::vector<Bytes> segments;
-};
 
 TcpCoalescer& Coalescer() {
   static TcpCoalescer coalescer;  // one for all inputs, as the driver keeps one
@@ -236,15 +191,15 @@ void PlanAndCheck(const std::vector<Bytes>& originals) {
     Check(meshvpn::tun::CompleteChecksum(h, completed) == OffloadError::kOk, "CompleteChecksum", w);
     Check(ChecksumsValid(completed), "super-packet checksums", w, write.head);
 
-    Sink sink;
+    VectorSink sink(TcpCoalescer::kMaxSegments);
     size_t count = 0;
     const OffloadError error = meshvpn::tun::SplitTso(h, assembled, sink, &count);
     Check(error == OffloadError::kOk, "SplitTso", w, static_cast<size_t>(error));
     Check(count == write.count, "segment count", count, write.count);
     for (size_t k = 0; k < count; ++k) {
       Check(ChecksumsValid(sink.segments[k]), "segment checksums", w, k);
-      const ptrdiff_t at = FirstDifference(sink.segments[k], originals[chain[k]]);
-      if (at >= 0) Fail("segment differs from the original (packet, offset)", chain[k], at);
+      const size_t at = FirstDifference(sink.segments[k], originals[chain[k]]);
+      if (at != kSame) Fail("segment differs from the original (packet, offset)", chain[k], at);
     }
   }
   for (size_t i = 0; i < n; ++i) Check(seen[i] == 1, "packet in no write", i);
@@ -253,31 +208,6 @@ void PlanAndCheck(const std::vector<Bytes>& originals) {
 // ---- The batch from the input ----
 
 // The IPv4 header checksum and, for TCP, the TCP checksum.
-void FixChecksums(Bytes& p) {
-  if (p.size() < 20 || ((p[0] >> 4) != 4 && (p[0] >> 4) != 6)) return;
-  const bool v6 = IsV6(p);
-  const size_t ip_len = v6 ? 40 : static_cast<size_t>(p[0] & 0x0f) * 4;
-  if (ip_len < 20 || p.size() < ip_len) return;
-  if (!v6) {
-    Put16(&p[10], 0);
-    Put16(&p[10], meshvpn::tun::InternetChecksum(ByteSpan(p).first(ip_len)));
-  }
-  if (p[v6 ? 6 : 9] != 6 || p.size() < ip_len + 20) return;
-  uint8_t* tcp = p.data() + ip_len;
-  Put16(tcp + 16, 0);
-  ChecksumAccumulator acc;
-  const size_t tcp_bytes = p.size() - ip_len;
-  if (v6) {
-    meshvpn::tun::AddIpv6PseudoHeader(acc, ByteSpan(p).subspan(8, 16), ByteSpan(p).subspan(24, 16),
-                                      6, static_cast<uint32_t>(tcp_bytes));
-  } else {
-    meshvpn::tun::AddIpv4PseudoHeader(acc, ByteSpan(p).subspan(12, 4), ByteSpan(p).subspan(16, 4),
-                                      6, static_cast<uint16_t>(tcp_bytes));
-  }
-  acc.Add(ByteSpan(tcp, tcp_bytes));
-  Put16(tcp + 16, acc.Finish());
-}
-
 struct Flow {
   bool v6 = false;
   uint8_t host = 1;
