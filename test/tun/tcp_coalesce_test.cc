@@ -270,7 +270,7 @@ Outcome PlanAndCheck(TcpCoalescer& coalescer, const std::vector<Bytes>& original
     CHECK(ChecksumsValid(completed));
 
     // What GSO makes of it again: the original segments.
-    VectorSink sink(1000);
+    VectorSink sink;
     size_t count = 0;
     REQUIRE(SplitTso(write.header, assembled, sink, &count) == OffloadError::kOk);
     REQUIRE(count == write.count);

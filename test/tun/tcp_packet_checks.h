@@ -1,6 +1,7 @@
-// Helpers for tests of TCP segmentation and coalescing (tcp_coalesce_test, the tun_coalesce fuzz
-// target): header field writes, checksums made and checked, where a re-cut segment differs from
-// its original, and a SegmentSink into vectors. Header-only; include as "tun/tcp_packet_checks.h".
+// Helpers for tests of TCP segmentation and coalescing (virtio_net_test, tcp_coalesce_test, the
+// tun_coalesce fuzz target): header field writes, checksums made and checked, where a re-cut
+// segment differs from its original, and a SegmentSink into vectors. Header-only; include as
+// "tun/tcp_packet_checks.h".
 #pragma once
 
 #include <algorithm>
@@ -96,7 +97,7 @@ inline size_t FirstDifference(ByteSpan segment, ByteSpan original) {
 
 // Collects SplitTso's segments, at most `limit` of them.
 struct VectorSink final : SegmentSink {
-  explicit VectorSink(size_t limit) : limit(limit) {}
+  explicit VectorSink(size_t limit = 1000) : limit(limit) {}
   MutableByteSpan NextSegment(size_t index, size_t size) override {
     if (index >= limit) return {};
     segments.emplace_back(size);

@@ -8,9 +8,12 @@
 
 #include "meshvpn/tun/checksum.h"
 #include "meshvpn/tun/ip_packet.h"
+#include "tun/tcp_packet_checks.h"
 
 namespace meshvpn::tun {
 namespace {
+
+using test::VectorSink;
 
 // A TCP packet with `payload` bytes, flags PSH|ACK (and FIN if asked), valid checksums.
 Bytes TcpPacket(bool v6, size_t payload, uint8_t flags = 0x18) {
@@ -62,17 +65,6 @@ Bytes TcpPacket(bool v6, size_t payload, uint8_t flags = 0x18) {
   tcp[17] = static_cast<uint8_t>(c);
   return p;
 }
-
-struct VectorSink final : SegmentSink {
-  explicit VectorSink(size_t limit = 1000) : limit(limit) {}
-  MutableByteSpan NextSegment(size_t index, size_t size) override {
-    if (index >= limit) return {};
-    segments.emplace_back(size);
-    return segments.back();
-  }
-  size_t limit;
-  std::vector<Bytes> segments;
-};
 
 uint32_t Seq(const Bytes& p, size_t ip_len) {
   return (uint32_t{p[ip_len + 4]} << 24) | (uint32_t{p[ip_len + 5]} << 16) |
