@@ -28,8 +28,8 @@ struct FamilyDesc {
 
 // What a collector writes into during one scrape. `family` indexes the collector's FamilyDesc
 // list. Each Add returns false, and the series is left out, if the index, the type, the number
-// of label values or the bucket count is wrong, a label value is not UTF-8, or the same label
-// values were already added to that family in this scrape.
+// of label values or the bucket count is wrong, or a label value is not UTF-8. If one family gets
+// the same label values twice in a scrape, the first series is kept and the others dropped.
 class CollectOutput {
  public:
   bool Add(size_t family, std::initializer_list<std::string_view> label_values, Value value);

@@ -18,7 +18,7 @@ std::string_view ToString(MetricType type);
 class Value {
  public:
   constexpr Value() = default;
-  constexpr Value(double v) : real_(v) {}  // NOLINT: implicit by design
+  constexpr Value(double v) : real_(v), is_integer_(false) {}  // NOLINT: implicit by design
   template <std::integral T>
   constexpr Value(T v) {  // NOLINT: implicit by design
     if constexpr (std::is_signed_v<T>) {
