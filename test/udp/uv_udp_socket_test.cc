@@ -455,5 +455,64 @@ TEST_CASE(
   CHECK(loop.Close() == 0);
 }
 
+// Records, at each batch, how full the socket said its receive queue still was.
+class QueueWatcher final : public DatagramReceiver {
+ public:
+  explicit QueueWatcher(PacketPool* pool) : pool_(pool) {}
+  void OnDatagrams(std::span<Datagram> batch) override {
+    seen.push_back(socket->receive_queue());
+    received += batch.size();
+    for (Datagram& d : batch) {
+      pool_->Release(d.buffer);
+      d.buffer = nullptr;
+    }
+  }
+  const UdpSocket* socket = nullptr;
+  std::vector<ReceiveQueue> seen;
+  size_t received = 0;
+
+ private:
+  PacketPool* pool_;
+};
+
+TEST_CASE("measure_receive_queue reports the backlog after each read and the kernel's drops") {
+  UvLoop loop;
+  PacketPool pool(256, 2048);
+  {
+    UdpSocketOptions send_options = BindTo("127.0.0.1:0");
+    send_options.gso = false;  // one skb per datagram: the kernel drops whole datagrams
+    auto a = MustOpen(loop.get(), &pool, send_options);
+    UdpSocketOptions receive_options = BindTo("127.0.0.1:0");
+    receive_options.gro = false;
+    receive_options.receive_buffer_bytes = 64 << 10;
+    receive_options.measure_receive_queue = true;
+    auto b = MustOpen(loop.get(), &pool, receive_options);
+    // 2000 datagrams before anyone reads: far more than 128 KiB of kernel memory holds.
+    const std::string payload(100, 'x');
+    std::vector<SendItem> items(100, SendItem{AsBytes(payload), b->local_endpoint()});
+    size_t sent = 0;
+    for (int i = 0; i < 20; ++i) sent += a->SendBatch(items);
+    REQUIRE(sent == 2000);
+    QueueWatcher watcher(&pool);
+    watcher.socket = b.get();
+    REQUIRE(b->Start(&watcher).ok());
+    REQUIRE(RunUntil(loop.get(), [&] {
+      return !watcher.seen.empty() && watcher.seen.back().queued_bytes == 0;
+    }));
+    // The first read left a backlog behind it, the last one an empty queue.
+    REQUIRE(watcher.seen.size() >= 2);
+    CHECK(watcher.seen.front().queued_bytes > 0);
+    CHECK(watcher.seen.front().capacity_bytes == uint32_t(b->buffer_sizes().receive_granted));
+    CHECK(watcher.seen.front().FullerThan(8));
+    CHECK_FALSE(watcher.seen.back().FullerThan(8));
+    // What did not fit was dropped by the kernel, and counted: nothing is unaccounted for.
+    CHECK(b->stats().kernel_receive_drops > 0);
+    CHECK(watcher.received + b->stats().kernel_receive_drops == 2000);
+    CHECK(b->stats().largest_receive_queue_bytes >= watcher.seen.front().queued_bytes);
+  }
+  CHECK(pool.available() == pool.capacity());
+  CHECK(loop.Close() == 0);
+}
+
 }  // namespace
 }  // namespace meshvpn::udp

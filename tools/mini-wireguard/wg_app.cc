@@ -175,6 +175,11 @@ void WgApp::PrintStats() const {
         (unsigned long long)u->gso_segments_sent, (unsigned long long)u->packets_received,
         (unsigned long long)u->receive_calls, (unsigned long long)u->gro_segments_received,
         (unsigned long long)u->total_drops(), FormatUdpDrops(*u).c_str());
+    std::printf(
+        "UDP receive queue: at most %llu bytes waiting after a read; %llu datagrams dropped by "
+        "the kernel (receive buffer full)\n",
+        (unsigned long long)u->largest_receive_queue_bytes,
+        (unsigned long long)u->kernel_receive_drops);
   }
   if (const wg::CryptoWorkerStats* c = device_->crypto_stats()) {
     std::printf("Crypto thread: %llu packets sealed/opened there, %llu inline; %llu wake-ups\n",

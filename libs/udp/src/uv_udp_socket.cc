@@ -1,5 +1,6 @@
 #include "meshvpn/udp/uv_udp_socket.h"
 
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
@@ -335,6 +336,7 @@ size_t UdpSocket::ReadBatch() {
   for (size_t i = got; i < slots; ++i) rx_buffers_[keep++] = rx_buffers_[i];
   for (size_t i = keep; i < slots; ++i) rx_buffers_[i] = nullptr;
   rx_held_ = keep;
+  SampleReceiveQueue();
   Deliver(delivered);
   return got;
 }
@@ -425,8 +427,23 @@ size_t UdpSocket::ReadCoalesced() {
     }
   }
   stats_.largest_receive_batch = std::max<uint64_t>(stats_.largest_receive_batch, datagrams);
+  SampleReceiveQueue();
   Deliver(delivered);
   return static_cast<size_t>(n);
+}
+
+void UdpSocket::SampleReceiveQueue() {
+  if (!options_.measure_receive_queue) return;
+  std::array<uint32_t, SK_MEMINFO_VARS> info{};
+  socklen_t length = sizeof info;
+  if (getsockopt(fd_, SOL_SOCKET, SO_MEMINFO, info.data(), &length) != 0) return;
+  receive_queue_.queued_bytes = info[SK_MEMINFO_RMEM_ALLOC];
+  receive_queue_.capacity_bytes = info[SK_MEMINFO_RCVBUF];
+  stats_.largest_receive_queue_bytes =
+      std::max<uint64_t>(stats_.largest_receive_queue_bytes, receive_queue_.queued_bytes);
+  if (length > SK_MEMINFO_DROPS * sizeof(uint32_t)) {
+    stats_.kernel_receive_drops = info[SK_MEMINFO_DROPS];
+  }
 }
 
 void UdpSocket::Deliver(size_t count) {

@@ -1,18 +1,12 @@
-// Device: the receive path. Handshake messages are checked (mac1, under load mac2 and the rate
-// limit) and answered; transport messages are opened in place, checked against the replay window
-// and the peer's allowed IPs, and delivered.
+// Device: the receive path. Handshake messages pass the load checks (device_load.cc) and are
+// answered; transport messages are opened in place, checked against the replay window and the
+// peer's allowed IPs, and delivered.
 #include <cstring>
 
 #include "meshvpn/wg/device.h"
 #include "meshvpn/wg/inner_packet.h"
 
 namespace meshvpn::wg {
-namespace {
-
-// Once under load, the device stays so this long after the rate drops (wireguard-go's value).
-constexpr std::chrono::seconds kUnderLoadHold{1};
-
-}  // namespace
 
 void Device::HandleDatagram(PacketBuffer* buffer, const udp::Endpoint& from, MonoTime now) {
   ++stats_.datagrams_received;
@@ -29,51 +23,6 @@ void Device::HandleDatagram(PacketBuffer* buffer, const udp::Endpoint& from, Mon
       return HandleHandshakeMessage(buffer, message.type, from, now);
   }
   Drop(buffer, DropReason::kMalformedMessage);
-}
-
-void Device::UpdateLoad(MonoTime now) {
-  if (now - load_window_start_ >= std::chrono::seconds(1)) {
-    load_window_start_ = now;
-    handshakes_in_window_ = 0;
-  }
-  ++handshakes_in_window_;
-  if (handshakes_in_window_ > options_.under_load_threshold) {
-    if (!under_load_) options_.logger.Info("under load: demanding cookies for handshakes");
-    under_load_ = true;
-    under_load_until_ = now + kUnderLoadHold;
-  } else if (under_load_ && now >= under_load_until_) {
-    under_load_ = false;
-  }
-}
-
-void Device::HandleHandshakeMessage(PacketBuffer* buffer, MessageType type,
-                                    const udp::Endpoint& from, MonoTime now) {
-  UpdateLoad(now);
-  const MacCheck macs = cookie_checker_->CheckMacs(buffer->span(), from, under_load_, now);
-  if (macs == MacCheck::kMalformed) return Drop(buffer, DropReason::kMalformedMessage);
-  if (macs == MacCheck::kInvalidMac1) return Drop(buffer, DropReason::kInvalidMac1);
-  if (under_load_) {
-    if (macs != MacCheck::kValidMac1AndMac2) {
-      PacketBuffer* reply = pool_->Acquire();
-      if (reply != nullptr) {
-        reply->Reset();
-        if (reply->SetSize(cookie_reply::kSize) &&
-            cookie_checker_->MakeCookieReply(
-                buffer->span(), from, now,
-                std::span<uint8_t, cookie_reply::kSize>(reply->data(), cookie_reply::kSize))) {
-          ++stats_.cookie_replies_sent;
-          output_->SendDatagram(reply, from);
-        } else {
-          pool_->Release(reply);
-        }
-      }
-      return Drop(buffer, DropReason::kCookieReplySent);
-    }
-    if (!rate_limiter_) rate_limiter_.emplace(options_.rate_limit);
-    if (!rate_limiter_->Allow(from.address(), now)) return Drop(buffer, DropReason::kRateLimited);
-  }
-  if (type == MessageType::kHandshakeInitiation) return HandleInitiation(buffer, from, now);
-  HandleResponse(buffer, from, now);
 }
 
 void Device::LearnEndpoint(Peer& peer, const udp::Endpoint& from) {

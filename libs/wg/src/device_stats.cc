@@ -15,6 +15,8 @@ std::string_view ToString(DropReason reason) {
       return "cookie-reply-sent";
     case DropReason::kRateLimited:
       return "rate-limited";
+    case DropReason::kHandshakeShed:
+      return "handshake-shed";
     case DropReason::kHandshakeFailed:
       return "handshake-failed";
     case DropReason::kUnknownPeer:

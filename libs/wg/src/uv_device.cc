@@ -90,6 +90,7 @@ absl::Status UvDevice::Bind(uint16_t port) {
   socket_options.send_buffer_bytes = kSocketBufferBytes;
   socket_options.gso = options_.udp_offload;
   socket_options.gro = options_.udp_offload;
+  socket_options.measure_receive_queue = true;  // the device sheds handshake work when behind
   socket_options.logger = Logger(options_.log_sink, "udp", options_.log_level);
   MESHVPN_ASSIGN_OR_RETURN(socket_, udp::UdpSocket::Open(loop_, &pool_, socket_options));
   MESHVPN_RETURN_IF_ERROR(socket_->Start(this));
@@ -125,6 +126,7 @@ void UvDevice::Stop() {
   started_ = false;
   if (tun_) tun_->Stop();
   if (timer_) uv_timer_stop(timer_.get());
+  if (socket_) closed_udp_stats_ = socket_->stats();
   socket_.reset();
 }
 
@@ -215,6 +217,9 @@ void UvDevice::OnTunError(const absl::Status& error) {
 
 void UvDevice::OnDatagrams(std::span<udp::Datagram> batch) {
   const MonoTime now = clock_.Now();
+  // Behind when more than an eighth of the receive buffer still waits after this read (the
+  // kernel module calls itself under load at an eighth of its handshake queue).
+  device_->set_receive_backlogged(socket_ && socket_->receive_queue().FullerThan(8));
   if (crypto_) crypto_->BeginBatch(batch.size());
   for (udp::Datagram& datagram : batch) {
     PacketBuffer* taken = datagram.buffer;

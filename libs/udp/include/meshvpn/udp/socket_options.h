@@ -42,6 +42,11 @@ struct UdpSocketOptions {
   bool gro = true;
   // recvmmsg calls per readiness event before yielding to other handles on the loop.
   size_t max_reads_per_wakeup = 8;
+  // After each read call, ask the kernel how full the receive queue still is and how many
+  // datagrams it dropped for want of room (SO_MEMINFO: one getsockopt per read call, up to 128
+  // datagrams). UdpSocket::receive_queue() then tells a receiver that it is falling behind, and
+  // UdpStats::kernel_receive_drops counts what was lost before the socket saw it.
+  bool measure_receive_queue = false;
   // Datagrams Send() keeps while the socket buffer is full; beyond it they are dropped.
   size_t send_queue_limit = kDefaultSendQueueLimit;
 
@@ -60,6 +65,16 @@ struct SocketBufferSizes {
   int send_requested = 0;
   int send_granted = 0;
   bool send_forced = false;
+};
+
+// How full the kernel's receive queue was after the last read (measure_receive_queue).
+struct ReceiveQueue {
+  uint32_t queued_bytes = 0;    // sk_rmem_alloc: what waits, in kernel memory (truesize)
+  uint32_t capacity_bytes = 0;  // sk_rcvbuf: beyond it the kernel drops
+  // True when more than 1/`fraction` of the buffer is in use.
+  bool FullerThan(uint32_t fraction) const {
+    return capacity_bytes != 0 && uint64_t{queued_bytes} * fraction > capacity_bytes;
+  }
 };
 
 // One line for logs and tools: "receive 425984 bytes (asked 4194304, forced), send 212992 bytes".

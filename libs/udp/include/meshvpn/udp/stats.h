@@ -41,6 +41,12 @@ struct UdpStats {
   // Datagrams that arrived coalesced by UDP_GRO (2 or more in one read).
   uint64_t gro_segments_received = 0;
   std::array<uint64_t, kDropReasonCount> drops{};
+  // With UdpSocketOptions::measure_receive_queue: datagrams the kernel dropped because the
+  // socket's receive buffer was full (its sk_drops, as of the last read), and the most bytes ever
+  // seen waiting in the receive queue after a read. These drops happen before the socket sees
+  // the datagram, so they are not in `drops`.
+  uint64_t kernel_receive_drops = 0;
+  uint64_t largest_receive_queue_bytes = 0;
 
   uint64_t drops_for(DropReason reason) const { return drops[static_cast<size_t>(reason)]; }
   uint64_t total_drops() const;

@@ -77,6 +77,9 @@ class UdpSocket {
   bool dual_stack() const { return dual_stack_; }
   const SocketBufferSizes& buffer_sizes() const { return buffer_sizes_; }
   const UdpStats& stats() const { return stats_; }
+  // With UdpSocketOptions::measure_receive_queue: the queue as sampled right after the read whose
+  // datagrams are being delivered (valid inside OnDatagrams). Zero otherwise.
+  const ReceiveQueue& receive_queue() const { return receive_queue_; }
   size_t send_queue_size() const { return queue_.size(); }
   bool receiving() const { return receiver_ != nullptr; }
   int fd() const { return fd_; }
@@ -94,7 +97,8 @@ class UdpSocket {
   size_t ReadCoalesced();
   void DeliverOne(PacketBuffer* buffer, const Endpoint& from, size_t size, MonoTime now,
                   size_t* delivered);
-  size_t Drain();  // reads and discards when the pool is empty
+  size_t Drain();             // reads and discards when the pool is empty
+  void SampleReceiveQueue();  // SO_MEMINFO, with options_.measure_receive_queue
   void Deliver(size_t count);
   // Sends msgs [0, count) prepared in tx_*; returns how many went out before EAGAIN (or all).
   // Per-datagram errors are counted and skipped; stops early only on a full socket buffer.
@@ -124,6 +128,7 @@ class UdpSocket {
   PeerTable* peers_ = nullptr;
   UvPeerExpiry* expiry_ = nullptr;
   UdpStats stats_;
+  ReceiveQueue receive_queue_;
   bool in_callback_ = false;
 
   // Receive slots: empty buffers are held across calls until a datagram fills them.

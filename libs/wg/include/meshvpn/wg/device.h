@@ -54,6 +54,10 @@ struct DeviceOptions {
   // The per-source handshake rate limit applied under load. Its tables (about 1 MiB with the
   // defaults) are allocated the first time the device is under load, not before.
   RateLimiter::Options rate_limit;
+  // Under load with a receive backlog (set_receive_backlogged): cookie replies each source
+  // address may still get (one every REKEY_TIMEOUT is all a real initiator needs; a flooder that
+  // uses up its share is dropped before any crypto). Its tables are made when first needed.
+  RateLimiter::Options cookie_reply_share;
   Logger logger;  // handshake events at info/debug; never per data packet
 };
 
@@ -105,6 +109,13 @@ class Device {
   // allowed source) and delivered, or dropped with a reason.
   void CompleteCryptoJob(const CryptoJob& job, MonoTime now);
 
+  // The driver says whether its receive queue is filling up (it reads more slowly than datagrams
+  // arrive). Under load and backlogged, the device sheds the handshake work of sources that had
+  // their share before spending any crypto on it (device_load.cc), so the queue drains and a
+  // legitimate peer's messages are not lost in the kernel.
+  void set_receive_backlogged(bool backlogged) { receive_backlogged_ = backlogged; }
+  bool receive_backlogged() const { return receive_backlogged_; }
+
   const DeviceStats& stats() const { return stats_; }
   size_t peer_count() const { return peers_.size(); }
   const Peer* FindPeer(const x25519::PublicKey& key) const;
@@ -137,10 +148,15 @@ class Device {
   void SendInitiation(Peer& peer, MonoTime now, InitiationKind kind);
   void SendToPeer(Peer& peer, PacketBuffer* buffer);
 
-  // Receiving (device_receive.cc).
+  // Load (device_load.cc).
   void UpdateLoad(MonoTime now);
   void HandleHandshakeMessage(PacketBuffer* buffer, MessageType type, const udp::Endpoint& from,
                               MonoTime now);
+  void SendCookieReply(PacketBuffer* buffer, const udp::Endpoint& from, MonoTime now);
+  RateLimiter& HandshakeLimiter();
+  RateLimiter& CookieReplyLimiter();
+
+  // Receiving (device_receive.cc).
   void HandleInitiation(PacketBuffer* buffer, const udp::Endpoint& from, MonoTime now);
   void HandleResponse(PacketBuffer* buffer, const udp::Endpoint& from, MonoTime now);
   void HandleCookieReply(PacketBuffer* buffer, MonoTime now);
@@ -170,13 +186,15 @@ class Device {
   absl::flat_hash_map<x25519::PublicKey, PeerId> peers_by_key_;
   AllowedIps allowed_ips_;
   IndexTable indices_;
-  std::optional<RateLimiter> rate_limiter_;  // made when first under load
+  std::optional<RateLimiter> rate_limiter_;    // made when first under load
+  std::optional<RateLimiter> cookie_limiter_;  // made when first under load with a backlog
 
   // Load: handshake messages seen in the current one-second window.
   MonoTime load_window_start_{};
   uint32_t handshakes_in_window_ = 0;
   bool under_load_ = false;
   MonoTime under_load_until_{};
+  bool receive_backlogged_ = false;  // the driver's last word on its receive queue
 
   DeviceStats stats_;
   DeviceTracer* tracer_ = nullptr;

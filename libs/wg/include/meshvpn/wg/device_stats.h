@@ -16,6 +16,8 @@ enum class DropReason : uint8_t {
   kInvalidMac1,           // handshake message not made for our public key
   kCookieReplySent,       // under load without a valid mac2: answered with a cookie, dropped
   kRateLimited,           // under load, the sender's address exceeded its handshake rate
+  kHandshakeShed,         // under load with a receive backlog: no mac2, and the sender's address
+                          // had its share of cookie replies; dropped before any crypto
   kHandshakeFailed,       // decryption of an initiation or response failed
   kUnknownPeer,           // an initiation from a static key that is not one of our peers
   kReplayedInitiation,    // its timestamp is not newer than the peer's last one

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -86,7 +87,11 @@ class UvDevice final : public DeviceOutput,
   // See device_tracer.h; nullptr removes it. Must outlive the device.
   void set_tracer(DeviceTracer* tracer) { device_->set_tracer(tracer); }
   uint16_t bound_port() const { return bound_port_; }
-  const udp::UdpStats* udp_stats() const { return socket_ ? &socket_->stats() : nullptr; }
+  // The UDP socket's counters; after Stop(), those it had when it closed (so a tool can print
+  // them at exit). Null before the first Start().
+  const udp::UdpStats* udp_stats() const {
+    return socket_ ? &socket_->stats() : closed_udp_stats_ ? &*closed_udp_stats_ : nullptr;
+  }
   const tun::TunStats* tun_stats() const { return tun_ ? &tun_->stats() : nullptr; }
   const CryptoWorkerStats* crypto_stats() const { return crypto_ ? &crypto_->stats() : nullptr; }
 
@@ -120,6 +125,7 @@ class UvDevice final : public DeviceOutput,
   PacketPool pool_;
   std::unique_ptr<Device> device_;
   std::unique_ptr<udp::UdpSocket> socket_;
+  std::optional<udp::UdpStats> closed_udp_stats_;  // the last socket's, once it closed
   std::unique_ptr<tun::UvTunDriver> tun_;
   UvTimer timer_;
   UvAsync crypto_ready_;                  // the worker's "jobs done" wake-up
