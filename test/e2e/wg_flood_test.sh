@@ -22,7 +22,7 @@
 #   5. both daemons still run and exit cleanly on SIGTERM.
 # The last line sums it up for bench/wg/flood.sh:
 #   flood-result: responder=… initiator=… trials=N ok=N times_ms=a,b,… cookie_replies_per_s=…
-#     flood_sent_per_s=… responder_cpu_pct=… rss_growth_kib=…
+#     flood_sent_per_s=… taken_per_s=… responder_cpu_pct=… rss_growth_kib=… kernel_drops=… trial_seconds=…
 #
 # usage: wg_flood_test.sh BUILD [RESPONDER_IMPL [INITIATOR_IMPL [TRIALS]]]
 #   IMPL: mini-wireguard (default) or wireguard-go. TRIALS default 3.
@@ -84,9 +84,16 @@ e2e_pass "handshake and ping before the flood"
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 RESP_PID=${WG_PID[resp]}
+# Datagrams the kernel dropped in the responder's namespace because a receive buffer was full
+# (the same figure for every implementation).
+rcvbuf_errors() {
+  e2e_in resp awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1 }
+    else print $c }' /proc/net/snmp
+}
 
 # --- the flood -------------------------------------------------------------------------------
 FLOOD_SECONDS=$((TRIALS * (DEADLINE + 3) + 30))
+kernel_drops_start=$(rcvbuf_errors)
 e2e_bg flood flooder "$FLOODER" 10.213.0.1 $RESP_PORT "${WG_PUB[resp]}" $FLOOD_SECONDS \
   --sockets 8 --garbage-every 100
 FLOOD_PID=$E2E_LAST_PID
@@ -150,11 +157,12 @@ for ((trial = 1; trial <= TRIALS; trial++)); do
 done
 
 # --- 4. the responder's side of it ------------------------------------------------------------
-cpu_end=$(cpu_ticks "$RESP_PID") t_end=$EPOCHREALTIME
+cpu_end=$(cpu_ticks "$RESP_PID")
 elapsed_ms=$(wg_ms_since "$t_start")
 kill -0 "$FLOOD_PID" 2>/dev/null || e2e_fail "the flooder ended before the trials did"
 kill -TERM "$FLOOD_PID"
 wait "$FLOOD_PID" 2>/dev/null || true
+kernel_drops=$(($(rcvbuf_errors) - kernel_drops_start))
 summary=$(grep 'flooder: done' "$E2E_WORK/flooder.log" || true)
 [[ -n $summary ]] || e2e_fail "no summary from the flooder"
 e2e_log "$summary"
@@ -166,6 +174,7 @@ cpu_pct=$(((cpu_end - cpu_start) * 100000 / hz / elapsed_ms))
 growth=$((rss_max - rss_start))
 ((growth < 65536)) || e2e_fail "the responder's memory grew by $growth KiB under the flood"
 e2e_pass "responder: cookie replies received by the flooder $cookies of $sent sent," \
+  "$kernel_drops dropped by its kernel (receive buffer full)," \
   "CPU ${cpu_pct}% of a core, VmRSS $rss_start -> max $rss_max KiB"
 
 # --- 5. still alive ------------------------------------------------------------------------
@@ -180,9 +189,13 @@ wg_stop legit
 
 cps=$(awk -v c="$cookies" -v t="$flood_t" 'BEGIN { printf "%.0f", (t > 0 ? c / t : 0) }')
 sps=$(awk -v c="$sent" -v t="$flood_t" 'BEGIN { printf "%.0f", (t > 0 ? c / t : 0) }')
+tps=$(awk -v c="$sent" -v d="$kernel_drops" -v t="$flood_t" \
+  'BEGIN { printf "%.0f", (t > 0 ? (c - d) / t : 0) }')
 times_csv=$(IFS=,; echo "${times[*]}")
 echo "flood-result: responder=$RESP_IMPL initiator=$INIT_IMPL trials=$TRIALS ok=$ok" \
-  "times_ms=$times_csv pings_under_flood=$PINGS_UNDER_FLOOD/20 cookie_replies_per_s=$cps flood_sent_per_s=$sps" \
-  "responder_cpu_pct=$cpu_pct rss_growth_kib=$growth"
+  "times_ms=$times_csv pings_under_flood=$PINGS_UNDER_FLOOD/20 cookie_replies_per_s=$cps" \
+  "flood_sent_per_s=$sps taken_per_s=$tps" \
+  "responder_cpu_pct=$cpu_pct rss_growth_kib=$growth kernel_drops=$kernel_drops" \
+  "trial_seconds=$((elapsed_ms / 1000))"
 ((ok == TRIALS)) || e2e_fail "$ok of $TRIALS trials completed a handshake within ${DEADLINE}s"
 e2e_pass "$ok/$TRIALS new handshakes under the flood (ms: $times_csv)"
