@@ -3,6 +3,8 @@
 // the totals are exact at the end. Built with -fsanitize=thread it also checks for data races.
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -125,13 +127,33 @@ TEST_CASE("registration from several threads at once, while scraping") {
   CHECK(r.Collect().families.size() == 50 + 4 * 50);
 }
 
-TEST_CASE("threads get different shards, round robin") {
+TEST_CASE("live threads get different shards, also after many threads came and went") {
+  // Short-lived threads give their shard back when they exit.
+  for (int i = 0; i < 100; ++i) std::thread([] { (void)internal::RowOffset(); }).join();
+  const size_t main_row = internal::RowOffset();
+  std::mutex mu;
+  std::condition_variable cv;
   std::set<size_t> rows;
-  for (size_t i = 0; i < internal::kShards; ++i) {
-    std::thread([&] { rows.insert(internal::RowOffset()); }).join();
+  size_t arrived = 0;
+  constexpr size_t kLive = internal::kShards - 1;  // with this thread: one per shard
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < kLive; ++i) {
+    threads.emplace_back([&] {
+      const size_t row = internal::RowOffset();
+      std::unique_lock<std::mutex> lock(mu);
+      rows.insert(row);
+      ++arrived;
+      cv.notify_all();
+      cv.wait(lock, [&] { return arrived == kLive; });  // stay alive until all have a shard
+    });
   }
-  CHECK(rows.size() == internal::kShards);
+  for (std::thread& t : threads) t.join();
+  CHECK(rows.size() == kLive);
+  CHECK(rows.count(main_row) == 0);
   for (size_t row : rows) CHECK(row % internal::kShardStride == 0);
+  size_t live = 0;
+  for (size_t s = 0; s < internal::kShards; ++s) live += internal::ThreadsOnShard(s);
+  CHECK(live == 1);  // only this thread still holds one
 }
 
 }  // namespace

@@ -1,13 +1,31 @@
 #include "meshvpn/metrics/cells.h"
 
+#include <pthread.h>
+
 #include <cassert>
+#include <cstdint>
 
 namespace meshvpn::metrics::internal {
 namespace {
 
 constexpr size_t kGaugeChunk = 64;  // gauges per chunk (4 KiB)
 
-std::atomic<size_t> g_next_shard{0};
+// Live threads per shard. A thread takes the least-loaded shard on its first update and gives it
+// back when it exits (a pthread key destructor: no allocation, unlike a thread_local with a
+// destructor), so short-lived threads do not pile up on one shard.
+std::atomic<uint32_t> g_active[kShards];
+std::atomic<size_t> g_rotor{0};  // where the search starts, so ties spread out
+
+void ReleaseShard(void* value) {
+  const size_t shard = reinterpret_cast<uintptr_t>(value) - 1;
+  g_active[shard].fetch_sub(1, std::memory_order_relaxed);
+}
+
+pthread_key_t* ShardKey() {
+  static pthread_key_t key;
+  static const bool ok = pthread_key_create(&key, &ReleaseShard) == 0;
+  return ok ? &key : nullptr;
+}
 
 }  // namespace
 
@@ -16,9 +34,27 @@ struct alignas(64) CellArena::Block {
 };
 
 size_t AssignShard() noexcept {
-  const size_t shard = g_next_shard.fetch_add(1, std::memory_order_relaxed) % kShards;
-  t_row_plus_one = shard * kShardStride + 1;
+  const size_t start = g_rotor.fetch_add(1, std::memory_order_relaxed);
+  size_t best = start % kShards;
+  uint32_t best_load = g_active[best].load(std::memory_order_relaxed);
+  for (size_t k = 1; k < kShards && best_load > 0; ++k) {
+    const size_t shard = (start + k) % kShards;
+    const uint32_t load = g_active[shard].load(std::memory_order_relaxed);
+    if (load < best_load) {
+      best = shard;
+      best_load = load;
+    }
+  }
+  g_active[best].fetch_add(1, std::memory_order_relaxed);
+  if (pthread_key_t* key = ShardKey()) {
+    (void)pthread_setspecific(*key, reinterpret_cast<void*>(best + 1));
+  }
+  t_row_plus_one = best * kShardStride + 1;
   return t_row_plus_one;
+}
+
+uint32_t ThreadsOnShard(size_t shard) noexcept {
+  return g_active[shard].load(std::memory_order_relaxed);
 }
 
 uint64_t SumRows(const Cell* run, size_t i) noexcept {

@@ -12,9 +12,10 @@
 
 namespace meshvpn::metrics::internal {
 
-// A block of cells is kShards rows. A thread is given a shard (round robin) the first time it
-// updates a metric and from then on writes only its row; more threads than shards share rows,
-// which stays exact (the cells are atomic) but no longer contention-free.
+// A block of cells is kShards rows. A thread is given the shard with the fewest live threads the
+// first time it updates a metric, writes only that shard's row, and gives the shard back when it
+// exits. More live threads than shards share rows, which stays exact (the cells are atomic) but
+// no longer contention-free.
 inline constexpr size_t kShards = 16;
 // Cells in one row of a block. A histogram's cells (its buckets, +Inf and the sum) share a row.
 inline constexpr size_t kRowCells = 512;
@@ -35,6 +36,8 @@ struct alignas(64) GaugeCell {
 inline constinit thread_local size_t t_row_plus_one = 0;
 // Assigns the calling thread's shard; returns the new t_row_plus_one.
 size_t AssignShard() noexcept;
+// Live threads that hold `shard` (for tests).
+uint32_t ThreadsOnShard(size_t shard) noexcept;
 // The offset, in cells, of the calling thread's row from row 0.
 inline size_t RowOffset() noexcept {
   size_t row = t_row_plus_one;
