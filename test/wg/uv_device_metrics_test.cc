@@ -1,7 +1,7 @@
 // DeviceMetrics: a real UvDevice (no TUN: a PacketSink) on loopback, registered in a metrics
 // Registry; its exposition names every family once, and a datagram the device drops shows up
 // in the drop and UDP counters of the next scrape.
-#include "meshvpn/wg/device_metrics.h"
+#include "meshvpn/wg/uv_device_metrics.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

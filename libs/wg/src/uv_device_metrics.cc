@@ -1,4 +1,4 @@
-#include "meshvpn/wg/device_metrics.h"
+#include "meshvpn/wg/uv_device_metrics.h"
 
 #include <array>
 #include <chrono>
