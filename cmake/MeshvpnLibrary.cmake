@@ -25,6 +25,10 @@ function(_meshvpn_external_package target out_var)
     set(${out_var} "LibUV" PARENT_SCOPE)
   elseif(target MATCHES "^Threads::")
     set(${out_var} "Threads" PARENT_SCOPE)
+  elseif(target MATCHES "^HttpParser::")
+    set(${out_var} "HttpParser 2.9" PARENT_SCOPE)
+  elseif(target MATCHES "^nlohmann_json::")
+    set(${out_var} "nlohmann_json 3.11" PARENT_SCOPE)
   elseif(target MATCHES "^protobuf::")
     set(${out_var} "Protobuf" PARENT_SCOPE)
   else()
@@ -111,6 +115,6 @@ function(meshvpn_install_package)
   write_basic_package_version_file("${CMAKE_BINARY_DIR}/meshvpnConfigVersion.cmake"
     VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
   install(FILES "${CMAKE_BINARY_DIR}/meshvpnConfig.cmake" "${CMAKE_BINARY_DIR}/meshvpnConfigVersion.cmake"
-    "${MESHVPN_CMAKE_DIR}/FindLibUV.cmake"
+    "${MESHVPN_CMAKE_DIR}/FindLibUV.cmake" "${MESHVPN_CMAKE_DIR}/FindHttpParser.cmake"
     DESTINATION ${MESHVPN_INSTALL_CMAKEDIR} COMPONENT base)
 endfunction()
