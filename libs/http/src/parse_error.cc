@@ -7,13 +7,20 @@ namespace meshvpn::http {
 
 std::string_view ToString(ParseError error) {
   switch (error) {
-    case ParseError::kNone: return "none";
-    case ParseError::kMalformed: return "malformed";
-    case ParseError::kHeaderTooLarge: return "header too large";
-    case ParseError::kTooManyHeaders: return "too many header fields";
-    case ParseError::kTargetTooLong: return "request-target too long";
-    case ParseError::kBodyTooLarge: return "body too large";
-    case ParseError::kTruncated: return "truncated";
+    case ParseError::kNone:
+      return "none";
+    case ParseError::kMalformed:
+      return "malformed";
+    case ParseError::kHeaderTooLarge:
+      return "header too large";
+    case ParseError::kTooManyHeaders:
+      return "too many header fields";
+    case ParseError::kTargetTooLong:
+      return "request-target too long";
+    case ParseError::kBodyTooLarge:
+      return "body too large";
+    case ParseError::kTruncated:
+      return "truncated";
   }
   return "unknown";
 }
@@ -34,10 +41,14 @@ int StatusFor(ParseError error) {
 
 std::string_view ToString(ParseEvent event) {
   switch (event) {
-    case ParseEvent::kNeedMore: return "need more";
-    case ParseEvent::kMessage: return "message";
-    case ParseEvent::kUpgrade: return "upgrade";
-    case ParseEvent::kError: return "error";
+    case ParseEvent::kNeedMore:
+      return "need more";
+    case ParseEvent::kMessage:
+      return "message";
+    case ParseEvent::kUpgrade:
+      return "upgrade";
+    case ParseEvent::kError:
+      return "error";
   }
   return "unknown";
 }

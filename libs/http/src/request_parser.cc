@@ -28,6 +28,7 @@ struct RequestParser::Impl {
 
   void ResetMessage() {
     request = Request{};
+    request.target.clear();  // OnUrl appends; Request's default "/" is for clients
     in_message = false;
     head_complete = false;
     complete = false;

@@ -60,11 +60,11 @@ class BufferingResponseHandler final : public ResponseHandler {
 };
 
 enum class ClientState {
-  kIdle,         // no request in flight; another may be sent (idle_timeout)
-  kAwaitingHead, // request queued or sent (response_timeout)
-  kReadingBody,  // head delivered, body streaming (body_idle_timeout, if set)
-  kUpgraded,     // 101 received: bytes go to the StreamHandler
-  kClosing,      // sending the last bytes, then the transport closes
+  kIdle,          // no request in flight; another may be sent (idle_timeout)
+  kAwaitingHead,  // request queued or sent (response_timeout)
+  kReadingBody,   // head delivered, body streaming (body_idle_timeout, if set)
+  kUpgraded,      // 101 received: bytes go to the StreamHandler
+  kClosing,       // sending the last bytes, then the transport closes
   kClosed,
 };
 std::string_view ToString(ClientState state);

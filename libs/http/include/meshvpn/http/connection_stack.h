@@ -59,6 +59,7 @@ class ConnectionStack final : private CoreListener {
   CoreListener* listener_ = nullptr;
   bool tls_failed_reported_ = false;
   bool eof_ = false;
+  bool close_notify_sent_ = false;
   bool aborted_ = false;
   int depth_ = 0;
 };

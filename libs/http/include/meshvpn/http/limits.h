@@ -13,7 +13,7 @@ namespace meshvpn::http {
 struct ParserLimits {
   size_t max_header_bytes = kDefaultMaxHeaderBytes;  // start line + header lines + trailers
   size_t max_header_count = kDefaultMaxHeaderCount;
-  size_t max_target_bytes = kDefaultMaxTargetBytes;  // requests only
+  size_t max_target_bytes = kDefaultMaxTargetBytes;     // requests only
   size_t max_body_bytes = kDefaultMaxRequestBodyBytes;  // bodies that are buffered
 };
 

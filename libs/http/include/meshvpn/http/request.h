@@ -15,7 +15,7 @@ struct Request {
   std::string path;            // target up to '?', not percent-decoded ("/a/b")
   std::string query;           // after '?', without it ("x=1"); empty if none
   Headers headers;
-  std::string body;            // the decoded body (chunked framing removed)
+  std::string body;  // the decoded body (chunked framing removed)
   int version_major = 1;
   int version_minor = 1;
   // Server side, from http_parser: the client may send another request on this connection.

@@ -36,17 +36,17 @@ struct ServerStats {
   uint64_t responses = 0;
   uint64_t pipelined = 0;  // requests already buffered when the previous response ended
   uint64_t upgrades = 0;
-  uint64_t bad_requests = 0;  // 400
+  uint64_t bad_requests = 0;      // 400
   uint64_t header_too_large = 0;  // 431
-  uint64_t target_too_long = 0;  // 414
-  uint64_t body_too_large = 0;  // 413
-  uint64_t header_timeouts = 0;  // slowloris: 408 (or a silent close before any byte)
+  uint64_t target_too_long = 0;   // 414
+  uint64_t body_too_large = 0;    // 413
+  uint64_t header_timeouts = 0;   // slowloris: 408 (or a silent close before any byte)
   uint64_t body_timeouts = 0;
   uint64_t idle_timeouts = 0;
   uint64_t send_timeouts = 0;
-  uint64_t writes_refused = 0;  // a stream's Write over max_buffered_output
+  uint64_t writes_refused = 0;   // a stream's Write over max_buffered_output
   uint64_t handler_dropped = 0;  // a ResponseWriter destroyed unanswered (500 sent)
-  uint64_t invalid_fields = 0;  // handler header fields dropped by the serializer
+  uint64_t invalid_fields = 0;   // handler header fields dropped by the serializer
 };
 
 // Pipelining: handled, strictly in order. After a request is complete the parser pauses; bytes
@@ -104,8 +104,8 @@ class ServerConnection final : public StreamCore, private detail::UpgradeHost {
   bool WriterStart(detail::Exchange* exchange, int status, Headers headers);
   bool WriterWrite(detail::Exchange* exchange, std::string_view data);
   bool WriterEnd(detail::Exchange* exchange, const Headers& trailers);
-  UpgradedStream WriterUpgrade(detail::Exchange* exchange, Headers headers,
-                               StreamHandler* handler, std::string* buffered);
+  UpgradedStream WriterUpgrade(detail::Exchange* exchange, Headers headers, StreamHandler* handler,
+                               std::string* buffered);
   void WriterDropped(detail::Exchange* exchange);
 
   void ProcessInput();

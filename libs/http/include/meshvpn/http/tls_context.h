@@ -57,10 +57,10 @@ struct TlsServerOptions {
 
 struct TlsClientOptions {
   // How the server is verified, one or more of:
-  std::string ca_file;           // trust the certificates in this PEM file
-  std::string ca_pem;            // ... or in this PEM text
-  bool system_roots = false;     // ... or the system's store (the default with none of these)
-  std::vector<SpkiPin> pins;     // the leaf's key must be one of these
+  std::string ca_file;        // trust the certificates in this PEM file
+  std::string ca_pem;         // ... or in this PEM text
+  bool system_roots = false;  // ... or the system's store (the default with none of these)
+  std::vector<SpkiPin> pins;  // the leaf's key must be one of these
   // With CA verification: the certificate must name the server name given to the session (SNI,
   // DNS or IP SAN). Pins alone do not check names: the key is the identity.
   bool verify_hostname = true;

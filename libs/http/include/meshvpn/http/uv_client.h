@@ -25,8 +25,8 @@ class UvConnection;
 struct ResolveRequest;
 
 struct UvClientOptions {
-  std::string host;      // a name (resolved with uv_getaddrinfo) or an IP literal
-  uint16_t port = 0;     // 0: 443 with TLS, 80 without
+  std::string host;                       // a name (resolved with uv_getaddrinfo) or an IP literal
+  uint16_t port = 0;                      // 0: 443 with TLS, 80 without
   std::shared_ptr<const TlsContext> tls;  // null: plain HTTP
   // SNI and the name checked against the certificate; default: `host`.
   std::string server_name;

@@ -24,7 +24,7 @@ namespace meshvpn::http {
 class UvConnection;
 
 struct UvServerOptions {
-  std::string listen = "127.0.0.1:0";  // "ADDR:PORT", "[::1]:8443", ":80" (every address)
+  std::string listen = "127.0.0.1:0";     // "ADDR:PORT", "[::1]:8443", ":80" (every address)
   std::shared_ptr<const TlsContext> tls;  // null: plain HTTP
   ServerLimits limits;
   // Connections beyond this are accepted and closed at once (counted in rejected_connections).
