@@ -69,12 +69,15 @@ class UvServer {
   const UvServerStats& stats() const { return stats_; }
 
  private:
-  friend class UvConnection;
+  class Owner;  // what the connections tell when they close
+  static constexpr size_t kReadBufferSize = 64 * 1024;
+
   UvServer(uv_loop_t* loop, UvServerOptions options, RequestHandler* handler);
   absl::Status Bind();
   static void OnConnection(uv_stream_t* server, int status);
   void HandleConnection(int status);
   void OnConnectionClosed(UvConnection* connection);
+  void Unlink(UvConnection* connection);
   static void OnGraceTimer(uv_timer_t* timer);
   void CheckShutdownDone();
 
@@ -83,6 +86,8 @@ class UvServer {
   RequestHandler* handler_;
   const Clock* clock_;
   Logger log_;
+  std::unique_ptr<Owner> owner_;
+  std::unique_ptr<char[]> read_buffer_;  // shared by every connection's reads
   UvTcp listener_;
   UvTimer grace_timer_;
   uint16_t port_ = 0;
