@@ -227,8 +227,8 @@ void UvConnection::BeginShutdown() {
   auto* op = new ShutdownOp;
   op->connection = this;
   op->req.data = op;
-  if (uv_shutdown(&op->req, reinterpret_cast<uv_stream_t*>(tcp_.get()),
-                  &UvConnection::OnShutdown) < 0) {
+  if (uv_shutdown(&op->req, reinterpret_cast<uv_stream_t*>(tcp_.get()), &UvConnection::OnShutdown) <
+      0) {
     delete op;
     Close();
     return;
@@ -286,8 +286,8 @@ void UvConnection::HandleRead(ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   if (shutting_down_) return;  // draining before the close
-  stack_->ReceiveWire(ByteSpan(reinterpret_cast<const uint8_t*>(buf->base),
-                               static_cast<size_t>(nread)));
+  stack_->ReceiveWire(
+      ByteSpan(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)));
 }
 
 }  // namespace meshvpn::http

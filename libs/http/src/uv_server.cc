@@ -23,8 +23,7 @@ class UvServer::Owner final : public UvConnectionOwner {
   UvServer* server_;
 };
 
-absl::StatusOr<std::unique_ptr<UvServer>> UvServer::Listen(uv_loop_t* loop,
-                                                           UvServerOptions options,
+absl::StatusOr<std::unique_ptr<UvServer>> UvServer::Listen(uv_loop_t* loop, UvServerOptions options,
                                                            RequestHandler* handler) {
   if (options.tls != nullptr && !options.tls->is_server()) {
     return absl::InvalidArgumentError("http server: the TLS context is a client context");
@@ -120,9 +119,9 @@ void UvServer::HandleConnection(int status) {
   }
   auto core = std::make_unique<ServerConnection>(clock_, handler_, options_.limits, &stats_.http);
   auto stack = std::make_unique<ConnectionStack>(std::move(core), std::move(tls));
-  auto* connection = new UvConnection(
-      loop_, clock_, std::move(*tcp), std::move(stack),
-      std::span<char>(read_buffer_.get(), kReadBufferSize), owner_.get());
+  auto* connection =
+      new UvConnection(loop_, clock_, std::move(*tcp), std::move(stack),
+                       std::span<char>(read_buffer_.get(), kReadBufferSize), owner_.get());
   ++stats_.accepted;
   ++connection_count_;
   connection->next = connections_;

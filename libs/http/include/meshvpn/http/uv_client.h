@@ -9,10 +9,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "meshvpn/base/clock.h"
+#include "meshvpn/base/uv_handle.h"
 #include "meshvpn/http/client_connection.h"
 #include "meshvpn/http/limits.h"
 #include "meshvpn/http/request.h"
@@ -61,32 +63,38 @@ class UvClient {
   size_t queued() const { return queue_.size(); }
 
  private:
-  friend class UvConnection;
-  friend struct ResolveRequest;
+  class Owner;  // what the connections tell when they close
+  class Relay;  // the ResponseHandler in front of the user's, to know when a response ends
+  struct ConnectRequest;
   struct Pending {
     Request request;
-    ResponseHandler* handler;
+    ResponseHandler* handler = nullptr;
     std::unique_ptr<BufferingResponseHandler> owned;  // Fetch's
+    std::unique_ptr<Relay> relay;
   };
-  class Relay;  // the ResponseHandler in front of the user's, to know when a response ends
 
   void Pump();
   void StartConnect();
   void OnResolved(int status, const struct addrinfo* addresses);
+  void OnConnected(int status, UvTcp tcp);
   void OnConnectionClosed(UvConnection* connection);
-  void OnResponseEnded();
+  void OnResponseEnded(bool upgraded);
   void FailAll(const absl::Status& error);
+  std::string Target() const;  // "host:port" for messages
 
   uv_loop_t* loop_;
   UvClientOptions options_;
   const Clock* clock_;
+  std::unique_ptr<Owner> owner_;
   std::deque<Pending> queue_;
   std::unique_ptr<Pending> in_flight_;
-  std::unique_ptr<Relay> relay_;
+  std::unique_ptr<Pending> retired_;  // the response that just ended (its handler may be running)
   UvConnection* connection_ = nullptr;
-  ClientConnection* core_ = nullptr;  // inside connection_
+  ClientConnection* core_ = nullptr;     // inside connection_
+  std::vector<UvConnection*> upgraded_;  // connections handed to an UpgradedStream
   ResolveRequest* resolving_ = nullptr;
-  bool connecting_ = false;
+  ConnectRequest* connecting_ = nullptr;
+  std::string host_field_;
 };
 
 }  // namespace meshvpn::http
