@@ -256,6 +256,64 @@ TEST_CASE("Malformed messages are rejected with a reason") {
   CHECK(GetAddress(m, attr::kXorMappedAddress, &e) == ParseError::kBadAddressLength);
 }
 
+TEST_CASE("kMaxAttributes ordinary attributes still parse with the integrity trailer after them") {
+  // Found by fuzz_stun_message: a message with kMaxAttributes attributes parsed, but the same
+  // message with a FINGERPRINT appended was rejected as kTooManyAttributes.
+  std::vector<uint8_t> out(1024);
+  MessageBuilder b(out);
+  REQUIRE(b.Start(kBindingRequest, TransactionId{7}));
+  for (size_t i = 0; i < MessageView::kMaxAttributes; ++i) REQUIRE(b.AddText(attr::kSoftware, ""));
+  MessageView m;
+  REQUIRE(MessageView::Parse(b.Finish(), &m) == ParseError::kOk);
+  CHECK(m.attributes().size() == MessageView::kMaxAttributes);
+
+  REQUIRE(b.AddMessageIntegrity(AsBytes("key")));
+  REQUIRE(b.AddMessageIntegritySha256(AsBytes("key")));
+  REQUIRE(b.AddFingerprint());
+  REQUIRE(MessageView::Parse(b.Finish(), &m) == ParseError::kOk);
+  CHECK(m.attributes().size() == MessageView::kMaxAttributes + 3);
+  CHECK(VerifyMessageIntegrity(m, AsBytes("key")) == CheckResult::kOk);
+  CHECK(VerifyMessageIntegritySha256(m, AsBytes("key")) == CheckResult::kOk);
+  CHECK(VerifyFingerprint(m) == CheckResult::kOk);
+
+  // The fuzz corpus input: kMaxAttributes empty type-0 attributes, then our own FINGERPRINT.
+  Bytes raw = Header(0x0001, static_cast<uint16_t>(4 * MessageView::kMaxAttributes));
+  raw.resize(kHeaderSize + 4 * MessageView::kMaxAttributes);
+  REQUIRE(MessageView::Parse(raw, &m) == ParseError::kOk);
+  MessageBuilder again(out);
+  REQUIRE(again.Start(m.type(), m.transaction_id()));
+  for (const Attribute& a : m.attributes()) REQUIRE(again.AddAttribute(a.type, a.value, a.padding));
+  REQUIRE(again.AddFingerprint());
+  REQUIRE(MessageView::Parse(again.Finish(), &m) == ParseError::kOk);
+  CHECK(VerifyFingerprint(m) == CheckResult::kOk);
+
+  // Ordinary attributes past the limit are still refused, before or after the trailer starts.
+  MessageBuilder more(out);
+  REQUIRE(more.Start(kBindingRequest, TransactionId{7}));
+  for (size_t i = 0; i <= MessageView::kMaxAttributes; ++i)
+    REQUIRE(more.AddText(attr::kSoftware, ""));
+  REQUIRE(more.AddFingerprint());
+  CHECK(MessageView::Parse(more.Finish(), &m) == ParseError::kTooManyAttributes);
+}
+
+TEST_CASE("Attribute offsets past 65535 are kept: FINGERPRINT at the end of a maximal message") {
+  // The largest message is 20 + 65532 bytes, so the last attribute's header can start beyond
+  // what 16 bits hold; a truncated offset made a valid FINGERPRINT fail to verify.
+  std::vector<uint8_t> out(kMaxMessageSize);
+  MessageBuilder b(out);
+  REQUIRE(b.Start(kBindingRequest, TransactionId{3}));
+  const std::string big(kMaxMessageSize - kHeaderSize - 2 * kAttributeHeaderSize - kFingerprintSize,
+                        'x');
+  REQUIRE(b.AddText(attr::kSoftware, big));
+  REQUIRE(b.AddFingerprint());
+  REQUIRE(b.Finish().size() == kMaxMessageSize);
+  MessageView m;
+  REQUIRE(MessageView::Parse(b.Finish(), &m) == ParseError::kOk);
+  REQUIRE(m.fingerprint() != nullptr);
+  CHECK(m.fingerprint()->offset == kMaxMessageSize - kAttributeHeaderSize - kFingerprintSize);
+  CHECK(VerifyFingerprint(m) == CheckResult::kOk);
+}
+
 TEST_CASE("Unknown attributes: optional ones kept, required ones reported once each") {
   std::vector<uint8_t> out(256);
   MessageBuilder b(out);

@@ -177,7 +177,7 @@ ParseError MessageView::Parse(ByteSpan data, MessageView* out) {
     if (m.fingerprint_ != kNone) return ParseError::kAttributeAfterFingerprint;
     Attribute a;
     a.type = type;
-    a.offset = static_cast<uint16_t>(pos);
+    a.offset = static_cast<uint32_t>(pos);
     a.value = data.subspan(pos + kAttributeHeaderSize, value_length);
     a.padding = data.subspan(pos + kAttributeHeaderSize + value_length, padded - value_length);
     pos += kAttributeHeaderSize + padded;
@@ -191,7 +191,14 @@ ParseError MessageView::Parse(ByteSpan data, MessageView* out) {
       ++m.ignored_after_integrity_;
       continue;
     }
-    if (m.count_ == kMaxAttributes) return ParseError::kTooManyAttributes;
+    // The limit is on ordinary attributes. They are only kept before MESSAGE-INTEGRITY(-SHA256),
+    // so count_ is their number here; the trailer (at most one MESSAGE-INTEGRITY, one
+    // MESSAGE-INTEGRITY-SHA256 and one FINGERPRINT, the rest being ignored or rejected above)
+    // has slots of its own.
+    const bool trailer = type == attr::kMessageIntegrity || type == attr::kMessageIntegritySha256 ||
+                         type == attr::kFingerprint;
+    if (!trailer && m.count_ >= kMaxAttributes) return ParseError::kTooManyAttributes;
+    if (m.count_ == m.attributes_.size()) return ParseError::kTooManyAttributes;  // not reached
     switch (type) {
       case attr::kMessageIntegrity:
         if (value_length != kMessageIntegritySize) return ParseError::kBadIntegrityLength;

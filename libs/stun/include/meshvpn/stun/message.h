@@ -24,7 +24,7 @@ enum class ParseError : uint8_t {
   kLengthNotAligned,    // message length not a multiple of 4
   kLengthMismatch,      // 20 + message length != datagram size
   kTruncatedAttribute,  // an attribute header or value runs past the end
-  kTooManyAttributes,   // more than kMaxAttributes
+  kTooManyAttributes,   // more than kMaxAttributes (not counting the integrity/fingerprint trailer)
   kAttributeAfterFingerprint,
   kBadIntegrityLength,  // MESSAGE-INTEGRITY(-SHA256) of an invalid length
   kBadFingerprintLength,
@@ -38,20 +38,24 @@ enum class ParseError : uint8_t {
 std::string_view ToString(ParseError e);
 
 // One attribute as found in the message: its value (without padding) and the offset of its
-// header from the start of the message.
+// header from the start of the message (up to kMaxMessageSize - 8, which needs more than 16 bits).
 struct Attribute {
   uint16_t type = 0;
-  uint16_t offset = 0;
+  uint32_t offset = 0;
   ByteSpan value;
   // The padding bytes as sent (0..3 of them; their content is not checked).
   ByteSpan padding;
 };
 
 // A parsed message. Everything points into the buffer given to Parse, which must outlive it.
-// No allocation: at most kMaxAttributes attributes and kMaxUnknown unknown types are kept.
+// No allocation: at most kMaxAttributes ordinary attributes, plus the trailer (at most one each of
+// MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256 and FINGERPRINT, which is all section 14.5 lets
+// count), and kMaxUnknown unknown types are kept. So a message with kMaxAttributes ordinary
+// attributes still parses once a FINGERPRINT or MESSAGE-INTEGRITY is appended to it.
 class MessageView {
  public:
   static constexpr size_t kMaxAttributes = 48;
+  static constexpr size_t kMaxTrailerAttributes = 3;
   static constexpr size_t kMaxUnknown = 16;
 
   // Parses one STUN message (one UDP datagram). Checks the header, walks the attributes without
@@ -89,7 +93,7 @@ class MessageView {
   ByteSpan bytes_;
   uint16_t type_ = 0;
   TransactionId transaction_id_{};
-  std::array<Attribute, kMaxAttributes> attributes_{};
+  std::array<Attribute, kMaxAttributes + kMaxTrailerAttributes> attributes_{};
   size_t count_ = 0;
   std::array<uint16_t, kMaxUnknown> unknown_{};
   size_t unknown_count_ = 0;
