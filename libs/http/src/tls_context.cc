@@ -242,6 +242,10 @@ absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::NewServer(const TlsServe
   }
   std::shared_ptr<TlsContext> context(new TlsContext(ctx, /*server=*/true));
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  // No server-side session cache: it would keep every TLS 1.2 session in this shared context for
+  // minutes (thousands of DERP connections), behind a lock. Resumption still works through
+  // stateless tickets, which is all TLS 1.3 uses anyway.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   MESHVPN_RETURN_IF_ERROR(SetVersions(ctx, options.allow_tls12));
 
   if (!options.cert_file.empty() || !options.key_file.empty()) {
