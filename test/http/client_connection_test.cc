@@ -155,6 +155,8 @@ TEST_CASE("ClientConnection: a close-delimited body ends at ReceiveEof") {
   CHECK(r.endings == 1);
   CHECK(c.WantsClose());
   CHECK(c.state() == ClientState::kClosed);
+  CHECK(c.PendingOutput().empty());  // the request never taken is dropped with the connection
+  CHECK_FALSE(c.NextExpiry().has_value());
 }
 
 TEST_CASE("ClientConnection: a HEAD response has no body whatever its Content-Length says") {

@@ -130,6 +130,16 @@ class ClientConnection::Sink final : public ResponseParserSink {
 
   void OnResponseComplete() override {}
 
+  // kClosed: nothing more is sent or read, and nothing is kept.
+  void EnterClosed() {
+    ClientConnection& c = *conn_;
+    c.state_ = ClientState::kClosed;
+    c.out_.clear();
+    c.out_pos_ = 0;
+    c.in_.clear();
+    input = {};
+  }
+
   // Ends the response in flight with OnResponseComplete, after settling what comes next.
   void CompleteResponse() {
     ClientConnection& c = *conn_;
@@ -246,9 +256,7 @@ void ClientConnection::Receive(ByteSpan data) {
     case ClientState::kIdle:
       if (!bytes.empty()) {
         // A response nobody asked for: the connection's framing can no longer be trusted.
-        state_ = ClientState::kClosed;
-        out_.clear();
-        out_pos_ = 0;
+        sink_->EnterClosed();
       }
       return;
     case ClientState::kUpgraded:
@@ -298,10 +306,7 @@ void ClientConnection::ProcessInput() {
   while (!input.empty()) {
     if (state_ == ClientState::kIdle) {
       // Bytes after a complete response, before any request: unsolicited.
-      state_ = ClientState::kClosed;
-      out_.clear();
-      out_pos_ = 0;
-      input = {};
+      sink_->EnterClosed();
       return;
     }
     if (state_ != ClientState::kAwaitingHead && state_ != ClientState::kReadingBody) {
@@ -381,9 +386,7 @@ void ClientConnection::ReceiveEof() {
       return;
     case ClientState::kIdle:
     case ClientState::kClosing:
-      state_ = ClientState::kClosed;  // the server closed a connection we were done with
-      out_.clear();
-      out_pos_ = 0;
+      sink_->EnterClosed();  // the server closed a connection we were done with
       return;
     case ClientState::kUpgraded:
       Fail(absl::UnavailableError("the peer closed the upgraded stream"));
@@ -404,7 +407,7 @@ void ClientConnection::ReceiveEof() {
       // A body delimited by the close: complete, and the connection is done.
       sink_->keep_alive = false;
       sink_->CompleteResponse();
-      state_ = ClientState::kClosed;
+      sink_->EnterClosed();
       return;
     case ParseEvent::kNeedMore:
     case ParseEvent::kError:
@@ -526,11 +529,7 @@ void ClientConnection::Abort() {
 void ClientConnection::Fail(const absl::Status& error) {
   const ClientState was = state_;
   if (was == ClientState::kClosed) return;
-  state_ = ClientState::kClosed;
-  out_.clear();
-  out_pos_ = 0;
-  in_.clear();
-  sink_->input = {};
+  sink_->EnterClosed();
   ResponseHandler* handler = handler_;
   handler_ = nullptr;
   upgrade_head_.reset();
