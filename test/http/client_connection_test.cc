@@ -58,6 +58,32 @@ TEST_CASE("ClientConnection: a POST gets Content-Length and keeps its own Host")
         "Content-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}");
 }
 
+class CountingListener : public CoreListener {
+ public:
+  void OnCoreActivity() override { ++calls; }
+  int calls = 0;
+};
+
+TEST_CASE("ClientConnection: the listener hears of output made outside the core's calls") {
+  FakeClock clock;
+  ClientConnection c(&clock);
+  CountingListener listener;
+  c.set_listener(&listener);
+  Recorder r1, r2;
+  REQUIRE(c.Send(Get(), "h", &r1));
+  CHECK(listener.calls == 1);
+  Drain(c);
+  r1.on_complete = [&] { CHECK(c.Send(Get(), "h", &r2)); };
+  Feed(c, kOk);  // the transport pumps after Receive: no call from inside it
+  CHECK(listener.calls == 1);
+  CHECK_FALSE(c.PendingOutput().empty());
+  Drain(c);
+  Feed(c, kOk);
+  c.Close();
+  CHECK(listener.calls == 2);
+  CHECK(c.WantsClose());
+}
+
 TEST_CASE("ClientConnection: a second Send while a request is in flight is refused") {
   FakeClock clock;
   ClientConnection c(&clock);

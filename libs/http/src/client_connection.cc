@@ -156,8 +156,8 @@ class ClientConnection::Sink final : public ResponseParserSink {
     if (handler != nullptr) handler->OnResponseComplete();
   }
 
-  // Entered by every public method of the connection: callbacks only ever see depth > 0, and
-  // the listener is told of new output only from outside (the transport pumps after each call).
+  // Entered by Receive, ReceiveEof, HandleExpiry and Abort (and around callbacks from Close):
+  // the listener is told of new output only from outside them (the transport pumps after each).
   int depth = 0;
   // The server allows another request after this response.
   bool keep_alive = false;
@@ -292,11 +292,13 @@ void ClientConnection::Receive(ByteSpan data) {
     ProcessInput();
     if (!sink_->input.empty()) in_.assign(sink_->input);
   } else {
-    in_.append(bytes);
-    sink_->input = in_;
+    // Parsed from a string of its own: a callback that closes the connection clears in_.
+    std::string buffered;
+    buffered.swap(in_);
+    buffered.append(bytes);
+    sink_->input = buffered;
     ProcessInput();
-    std::string rest(sink_->input);
-    in_.swap(rest);
+    in_.assign(sink_->input);
   }
   sink_->input = {};
 }
@@ -427,7 +429,7 @@ std::string_view ClientConnection::PendingOutput() const {
 }
 
 void ClientConnection::ConsumeOutput(size_t n) {
-  DepthGuard guard(&sink_->depth);
+  // No depth guard: what OnStreamWritable writes is news to the transport.
   n = std::min(n, buffered_output());
   if (n == 0) return;
   out_pos_ += n;

@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,9 +26,10 @@ using namespace meshvpn;
 using namespace meshvpn::http;
 using namespace std::chrono_literals;
 
-void Check(bool condition, std::source_location where = std::source_location::current()) {
+// __builtin_LINE() as a default argument is the caller's line (clang 14 has no source_location).
+void Check(bool condition, int line = __builtin_LINE()) {
   if (condition) return;
-  std::fprintf(stderr, "invariant broken at line %u\n", static_cast<unsigned>(where.line()));
+  std::fprintf(stderr, "invariant broken at line %d\n", line);
   std::abort();
 }
 
