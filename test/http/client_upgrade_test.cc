@@ -270,6 +270,22 @@ TEST_CASE("ClientUpgrade: a 101 without Connection: upgrade still switches") {
   CHECK(sr.received == "more");
 }
 
+TEST_CASE("ClientUpgrade: a 101's Content-Length does not eat the new protocol's bytes") {
+  FakeClock clock;
+  const bool connection_upgrade = GENERATE(false, true);
+  ClientConnection c(&clock);
+  UpgradeTaker u;
+  REQUIRE(c.Send(UpgradeRequest(), "h", &u));
+  Feed(c, Cat(connection_upgrade ? "HTTP/1.1 101 Switching Protocols\r\nUpgrade: DERP\r\n"
+                                   "Connection: Upgrade\r\nContent-Length: 3\r\n\r\n"
+                                 : "HTTP/1.1 101 Switching Protocols\r\nUpgrade: DERP\r\n"
+                                   "Content-Length: 3\r\n\r\n",
+              "abcrest"));
+  CHECK(u.events == std::vector<std::string>{"upgrade"});
+  CHECK(u.body.empty());
+  CHECK(u.buffered == "abcrest");
+}
+
 TEST_CASE("ClientUpgrade: a refused upgrade (200) is an ordinary response") {
   FakeClock clock;
   ClientConnection c(&clock);

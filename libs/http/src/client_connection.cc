@@ -113,6 +113,9 @@ class ClientConnection::Sink final : public ResponseParserSink {
     ClientConnection& c = *conn_;
     if (c.state_ != ClientState::kAwaitingHead || c.handler_ == nullptr) return;
     if (head.status == kStatusSwitchingProtocols) {
+      // A 101 has no body whatever its fields say: what follows is the new protocol. Called
+      // from the head callback, this applies to the response being parsed.
+      c.parser_->ExpectNoBody();
       c.upgrade_head_ = std::move(head);  // for OnUpgrade, once the parser has stopped
       return;
     }
