@@ -2,72 +2,21 @@
 #include "meshvpn/http/client_connection.h"
 
 #include <catch2/catch.hpp>
-#include <functional>
 #include <string>
 #include <vector>
+
+#include "http/client_test_util.h"
 
 namespace meshvpn::http {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Records every call a response handler gets, in order.
-class Recorder : public ResponseHandler {
- public:
-  void OnResponseHead(const ResponseHead& h) override {
-    events.push_back("head");
-    head = h;
-    if (on_head) on_head();
-  }
-  void OnResponseBody(std::string_view data) override {
-    events.push_back("body");
-    body.append(data);
-    if (on_body) on_body();
-  }
-  void OnResponseComplete() override {
-    events.push_back("complete");
-    ++endings;
-    if (on_complete) on_complete();
-  }
-  void OnResponseError(const absl::Status& e) override {
-    events.push_back("error");
-    ++endings;
-    error = e;
-  }
-
-  std::vector<std::string> events;
-  ResponseHead head;
-  std::string body;
-  absl::Status error;
-  int endings = 0;
-  std::function<void()> on_head, on_body, on_complete;
-};
-
-void Feed(ClientConnection& c, std::string_view bytes) { c.Receive(AsBytes(bytes)); }
-
-// a + b (built with append: GCC 12's -Warray-bounds misfires on operator+ with a literal).
-std::string Cat(std::string_view a, std::string_view b) {
-  std::string out(a);
-  out.append(b);
-  return out;
-}
-
-void FeedByteByByte(ClientConnection& c, std::string_view bytes) {
-  for (char ch : bytes) c.Receive(AsBytes(std::string_view(&ch, 1)));
-}
-
-// Takes everything the connection wants to send.
-std::string Drain(ClientConnection& c) {
-  std::string out(c.PendingOutput());
-  c.ConsumeOutput(out.size());
-  return out;
-}
-
-Request Get(std::string target = "/") {
-  Request r;
-  r.target = std::move(target);
-  return r;
-}
+using test::Cat;
+using test::Drain;
+using test::Feed;
+using test::FeedByteByByte;
+using test::Get;
+using test::Recorder;
 
 constexpr std::string_view kOk =
     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello";
@@ -107,6 +56,32 @@ TEST_CASE("ClientConnection: a POST gets Content-Length and keeps its own Host")
   CHECK(Drain(c) ==
         "POST /machine/register HTTP/1.1\r\nHost: control.example\r\n"
         "Content-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}");
+}
+
+class CountingListener : public CoreListener {
+ public:
+  void OnCoreActivity() override { ++calls; }
+  int calls = 0;
+};
+
+TEST_CASE("ClientConnection: the listener hears of output made outside the core's calls") {
+  FakeClock clock;
+  ClientConnection c(&clock);
+  CountingListener listener;
+  c.set_listener(&listener);
+  Recorder r1, r2;
+  REQUIRE(c.Send(Get(), "h", &r1));
+  CHECK(listener.calls == 1);
+  Drain(c);
+  r1.on_complete = [&] { CHECK(c.Send(Get(), "h", &r2)); };
+  Feed(c, kOk);  // the transport pumps after Receive: no call from inside it
+  CHECK(listener.calls == 1);
+  CHECK_FALSE(c.PendingOutput().empty());
+  Drain(c);
+  Feed(c, kOk);
+  c.Close();
+  CHECK(listener.calls == 2);
+  CHECK(c.WantsClose());
 }
 
 TEST_CASE("ClientConnection: a second Send while a request is in flight is refused") {
@@ -206,6 +181,8 @@ TEST_CASE("ClientConnection: a close-delimited body ends at ReceiveEof") {
   CHECK(r.endings == 1);
   CHECK(c.WantsClose());
   CHECK(c.state() == ClientState::kClosed);
+  CHECK(c.PendingOutput().empty());  // the request never taken is dropped with the connection
+  CHECK_FALSE(c.NextExpiry().has_value());
 }
 
 TEST_CASE("ClientConnection: a HEAD response has no body whatever its Content-Length says") {

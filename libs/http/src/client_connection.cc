@@ -113,6 +113,9 @@ class ClientConnection::Sink final : public ResponseParserSink {
     ClientConnection& c = *conn_;
     if (c.state_ != ClientState::kAwaitingHead || c.handler_ == nullptr) return;
     if (head.status == kStatusSwitchingProtocols) {
+      // A 101 has no body whatever its fields say: what follows is the new protocol. Called
+      // from the head callback, this applies to the response being parsed.
+      c.parser_->ExpectNoBody();
       c.upgrade_head_ = std::move(head);  // for OnUpgrade, once the parser has stopped
       return;
     }
@@ -130,6 +133,16 @@ class ClientConnection::Sink final : public ResponseParserSink {
 
   void OnResponseComplete() override {}
 
+  // kClosed: nothing more is sent or read, and nothing is kept.
+  void EnterClosed() {
+    ClientConnection& c = *conn_;
+    c.state_ = ClientState::kClosed;
+    c.out_.clear();
+    c.out_pos_ = 0;
+    c.in_.clear();
+    input = {};
+  }
+
   // Ends the response in flight with OnResponseComplete, after settling what comes next.
   void CompleteResponse() {
     ClientConnection& c = *conn_;
@@ -146,8 +159,8 @@ class ClientConnection::Sink final : public ResponseParserSink {
     if (handler != nullptr) handler->OnResponseComplete();
   }
 
-  // Entered by every public method of the connection: callbacks only ever see depth > 0, and
-  // the listener is told of new output only from outside (the transport pumps after each call).
+  // Entered by Receive, ReceiveEof, HandleExpiry and Abort (and around callbacks from Close):
+  // the listener is told of new output only from outside them (the transport pumps after each).
   int depth = 0;
   // The server allows another request after this response.
   bool keep_alive = false;
@@ -246,9 +259,7 @@ void ClientConnection::Receive(ByteSpan data) {
     case ClientState::kIdle:
       if (!bytes.empty()) {
         // A response nobody asked for: the connection's framing can no longer be trusted.
-        state_ = ClientState::kClosed;
-        out_.clear();
-        out_pos_ = 0;
+        sink_->EnterClosed();
       }
       return;
     case ClientState::kUpgraded:
@@ -284,11 +295,13 @@ void ClientConnection::Receive(ByteSpan data) {
     ProcessInput();
     if (!sink_->input.empty()) in_.assign(sink_->input);
   } else {
-    in_.append(bytes);
-    sink_->input = in_;
+    // Parsed from a string of its own: a callback that closes the connection clears in_.
+    std::string buffered;
+    buffered.swap(in_);
+    buffered.append(bytes);
+    sink_->input = buffered;
     ProcessInput();
-    std::string rest(sink_->input);
-    in_.swap(rest);
+    in_.assign(sink_->input);
   }
   sink_->input = {};
 }
@@ -298,10 +311,7 @@ void ClientConnection::ProcessInput() {
   while (!input.empty()) {
     if (state_ == ClientState::kIdle) {
       // Bytes after a complete response, before any request: unsolicited.
-      state_ = ClientState::kClosed;
-      out_.clear();
-      out_pos_ = 0;
-      input = {};
+      sink_->EnterClosed();
       return;
     }
     if (state_ != ClientState::kAwaitingHead && state_ != ClientState::kReadingBody) {
@@ -381,9 +391,7 @@ void ClientConnection::ReceiveEof() {
       return;
     case ClientState::kIdle:
     case ClientState::kClosing:
-      state_ = ClientState::kClosed;  // the server closed a connection we were done with
-      out_.clear();
-      out_pos_ = 0;
+      sink_->EnterClosed();  // the server closed a connection we were done with
       return;
     case ClientState::kUpgraded:
       Fail(absl::UnavailableError("the peer closed the upgraded stream"));
@@ -404,7 +412,7 @@ void ClientConnection::ReceiveEof() {
       // A body delimited by the close: complete, and the connection is done.
       sink_->keep_alive = false;
       sink_->CompleteResponse();
-      state_ = ClientState::kClosed;
+      sink_->EnterClosed();
       return;
     case ParseEvent::kNeedMore:
     case ParseEvent::kError:
@@ -424,7 +432,7 @@ std::string_view ClientConnection::PendingOutput() const {
 }
 
 void ClientConnection::ConsumeOutput(size_t n) {
-  DepthGuard guard(&sink_->depth);
+  // No depth guard: what OnStreamWritable writes is news to the transport.
   n = std::min(n, buffered_output());
   if (n == 0) return;
   out_pos_ += n;
@@ -526,11 +534,7 @@ void ClientConnection::Abort() {
 void ClientConnection::Fail(const absl::Status& error) {
   const ClientState was = state_;
   if (was == ClientState::kClosed) return;
-  state_ = ClientState::kClosed;
-  out_.clear();
-  out_pos_ = 0;
-  in_.clear();
-  sink_->input = {};
+  sink_->EnterClosed();
   ResponseHandler* handler = handler_;
   handler_ = nullptr;
   upgrade_head_.reset();
