@@ -60,3 +60,17 @@ TEST_CASE("a counter family's base name drops one trailing _total") {
 
 }  // namespace
 }  // namespace meshvpn::metrics
+
+namespace meshvpn::metrics {
+namespace {
+
+TEST_CASE("reason labels: lower case, spaces and underscores as single dashes") {
+  CHECK(ReasonLabel("bad fingerprint") == "bad-fingerprint");
+  CHECK(ReasonLabel("Not a  request") == "not-a-request");
+  CHECK(ReasonLabel("outbox_full ") == "outbox-full");
+  CHECK(ReasonLabel("already-fine") == "already-fine");
+  CHECK(ReasonLabel("") == "");
+}
+
+}  // namespace
+}  // namespace meshvpn::metrics

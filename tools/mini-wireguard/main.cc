@@ -11,6 +11,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
 #include "common/tool_init.h"
+#include "common/tool_metrics.h"
 #include "meshvpn/base/uv_loop.h"
 #include "wg_app.h"
 
@@ -37,6 +38,7 @@ ABSL_FLAG(bool, tun_coalesce, true,
 ABSL_FLAG(bool, crypto_thread, false,
           "seal and open packets on a second thread, so a busy tunnel uses two cores (the "
           "main thread keeps the I/O and the protocol state; small batches stay on it)");
+ABSL_FLAG(std::string, metrics_listen, "", meshvpn::tools::kMetricsListenHelp);
 ABSL_FLAG(int, trace, -1,
           "print the first N packets as [Packet]/[Encrypt]/[Send] and [Receive]/[Decrypt] lines "
           "(default: 10 with -config, 0 otherwise)");
@@ -64,7 +66,9 @@ PresharedKey, Endpoint, AllowedIPs, PersistentKeepalive):
 A bad file is refused with the line and the field that are wrong. Keys are never printed.
 
 Ctrl-C (or SIGTERM) stops it and prints the statistics: handshakes, packets, bytes per peer and
-every dropped packet by reason; SIGUSR1 prints them while running.)";
+every dropped packet by reason; SIGUSR1 prints them while running.
+  mini-wireguard --metrics-listen 127.0.0.1:9586 -f IFACE
+also serves them to Prometheus at http://127.0.0.1:9586/metrics (meshvpn_wg_rx_bytes_total...).)";
 
 std::string InterfaceFromPath(const std::string& path) {
   std::string name = path.substr(path.rfind('/') + 1);
@@ -110,6 +114,7 @@ int main(int argc, char** argv) {
   config.udp_offload = absl::GetFlag(FLAGS_udp_offload);
   config.crypto_thread = absl::GetFlag(FLAGS_crypto_thread);
   config.tun_coalesce = absl::GetFlag(FLAGS_tun_coalesce);
+  config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   const std::string config_path = absl::GetFlag(FLAGS_config);
   const int trace = absl::GetFlag(FLAGS_trace);
   config.trace_packets = trace >= 0 ? static_cast<uint64_t>(trace) : (config_path.empty() ? 0 : 10);

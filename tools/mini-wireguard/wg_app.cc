@@ -69,6 +69,12 @@ absl::Status WgApp::Run(const WgAppConfig& config) {
   MESHVPN_ASSIGN_OR_RETURN(
       uapi_, wg::UvUapiServer::Listen(loop_, wg::UapiSocketPath(config.interface_name),
                                       device_.get(), Logger(&log_sink_, "uapi")));
+  if (!config.metrics_listen.empty()) {
+    device_metrics_ = std::make_unique<wg::DeviceMetrics>(device_.get(), config.interface_name);
+    MESHVPN_ASSIGN_OR_RETURN(metrics_, ToolMetrics::Start(loop_, config.metrics_listen, &log_sink_,
+                                                          {device_metrics_.get()}));
+    std::printf("Metrics: %s\n", metrics_->url().c_str());
+  }
   for (int signum : {SIGINT, SIGTERM, SIGUSR1}) {
     MESHVPN_ASSIGN_OR_RETURN(UvSignal handle, UvSignal::Create(loop_, uv_signal_init));
     handle.set_owner(this);
@@ -194,11 +200,14 @@ void WgApp::Shutdown() {
   for (UvSignal& s : signals_) s.Reset();
   stats_timer_.Reset();
   uapi_.reset();
+  metrics_.reset();
   if (device_) device_->Stop();
 }
 
 void WgApp::Destroy() {
   uapi_.reset();
+  metrics_.reset();
+  device_metrics_.reset();
   device_.reset();
   tracer_.reset();
   tun_.reset();

@@ -9,10 +9,12 @@
 
 #include "absl/status/status.h"
 #include "common/stderr_log_sink.h"
+#include "common/tool_metrics.h"
 #include "meshvpn/base/clock.h"
 #include "meshvpn/base/uv_handle.h"
 #include "meshvpn/tun/tun_device.h"
 #include "meshvpn/wg/uv_device.h"
+#include "meshvpn/wg/uv_device_metrics.h"
 #include "meshvpn/wg/uv_uapi_server.h"
 #include "meshvpn/wg/wg_quick_config.h"
 #include "seed_tracer.h"
@@ -30,6 +32,8 @@ struct WgAppConfig {
   bool udp_offload = true;     // UDP GSO on send, GRO on receive
   bool crypto_thread = false;  // AEAD on a second thread (wg::CryptoWorker)
   bool tun_coalesce = true;    // with offload: coalesced TUN writes (tun::TcpCoalescer)
+  // --metrics-listen ADDR:PORT: serve Prometheus metrics at http://ADDR:PORT/metrics.
+  std::string metrics_listen;
   // Called once the device is ready (the daemon's parent waits for it).
   std::function<void()> on_ready;
 };
@@ -55,6 +59,8 @@ class WgApp {
   std::unique_ptr<SeedTracer> tracer_;
   std::unique_ptr<wg::UvDevice> device_;
   std::unique_ptr<wg::UvUapiServer> uapi_;
+  std::unique_ptr<wg::DeviceMetrics> device_metrics_;
+  std::unique_ptr<ToolMetrics> metrics_;  // --metrics-listen
   std::vector<UvSignal> signals_;
   UvTimer stats_timer_;
 };

@@ -9,13 +9,16 @@
 #include "absl/time/time.h"
 #include "common/stderr_log_sink.h"
 #include "common/tool_init.h"
+#include "common/tool_metrics.h"
 #include "meshvpn/base/uv_handle.h"
 #include "meshvpn/base/uv_loop.h"
+#include "meshvpn/holepunch/rendezvous_metrics.h"
 #include "meshvpn/holepunch/rendezvous_server.h"
 #include "meshvpn/holepunch/uv_runner.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:9000",
           "address and UDP port to listen on, e.g. \"203.0.113.20:9000\" or \"[::]:9000\"");
+ABSL_FLAG(std::string, metrics_listen, "", meshvpn::tools::kMetricsListenHelp);
 ABSL_FLAG(absl::Duration, lease, absl::Seconds(10),
           "a registration is forgotten this long after the peer's last Register");
 ABSL_FLAG(int32_t, max_peers, 4096, "registrations held at most");
@@ -47,7 +50,8 @@ then, on two hosts:
   hole_punch --rendezvous 203.0.113.20:9000 --name bob --peer alice
 
 Output: one line per registration, pairing, refusal and expiry. Ctrl-C or SIGTERM
-stops it and prints the counters.
+stops it and prints the counters; with --metrics-listen 127.0.0.1:9100 Prometheus reads
+them at http://127.0.0.1:9100/metrics (meshvpn_holepunch_registers_total, ...).
 
 Flags:)";
 
@@ -131,6 +135,18 @@ int Main(int argc, char** argv) {
     uv_signal_start(app.sigterm.get(), &App::OnSignal, SIGTERM);
     std::printf("Rendezvous server listening on %s (UDP)\n",
                 (*runner)->local_endpoint().ToString().c_str());
+    holepunch::RendezvousMetrics server_metrics(&server);
+    std::unique_ptr<ToolMetrics> metrics;
+    if (const std::string address = absl::GetFlag(FLAGS_metrics_listen); !address.empty()) {
+      auto started = ToolMetrics::Start(loop.get(), address, &sink, {&server_metrics});
+      if (!started.ok()) {
+        std::fprintf(stderr, "rendezvous: --metrics-listen: %s\n",
+                     started.status().ToString().c_str());
+        return 1;
+      }
+      metrics = std::move(*started);
+      std::printf("Metrics: %s\n", metrics->url().c_str());
+    }
     std::fflush(stdout);
     if (auto st = (*runner)->Start(&server, &app); !st.ok()) {
       std::fprintf(stderr, "rendezvous: %s\n", st.ToString().c_str());
@@ -138,6 +154,7 @@ int Main(int argc, char** argv) {
     }
     loop.Run();
     (*runner)->Stop();
+    metrics.reset();
 
     const holepunch::RendezvousStats& s = server.stats();
     std::printf("Statistics:\n");

@@ -8,8 +8,10 @@
 #include "absl/strings/str_format.h"
 #include "common/stderr_log_sink.h"
 #include "common/tool_init.h"
+#include "common/tool_metrics.h"
 #include "meshvpn/base/uv_handle.h"
 #include "meshvpn/base/uv_loop.h"
+#include "meshvpn/stun/server_metrics.h"
 #include "meshvpn/stun/uv_server.h"
 
 ABSL_FLAG(std::string, listen, ":3478",
@@ -19,6 +21,7 @@ ABSL_FLAG(std::string, alt_address, "",
           "second IP address B of this host for RFC 5780 (needs --alt-port and a concrete "
           "--listen address)");
 ABSL_FLAG(int32_t, alt_port, 0, "second port Q for RFC 5780 (needs --alt-address)");
+ABSL_FLAG(std::string, metrics_listen, "", meshvpn::tools::kMetricsListenHelp);
 ABSL_FLAG(std::string, software, "meshvpn stun_server",
           "SOFTWARE attribute in every answer (empty: none)");
 
@@ -41,6 +44,8 @@ Examples:
 
 It runs until Ctrl-C or SIGTERM, then prints its counters: requests, answers,
 errors (400, 420), answers from a changed address, and dropped datagrams by reason.
+With --metrics-listen 127.0.0.1:9100 the same counters are served to Prometheus at
+http://127.0.0.1:9100/metrics (meshvpn_stun_requests_total, ...).
 
 Flags:)";
 
@@ -106,6 +111,18 @@ int Main(int argc, char** argv) {
     for (int slot = 0; slot < (*uv_server)->core().slot_count(); ++slot) {
       std::printf("Listening: %s\n", (*uv_server)->local_endpoint(slot).ToString().c_str());
     }
+    stun::ServerMetrics server_metrics(&(*uv_server)->core());
+    std::unique_ptr<ToolMetrics> metrics;
+    if (const std::string listen = absl::GetFlag(FLAGS_metrics_listen); !listen.empty()) {
+      auto started = ToolMetrics::Start(loop.get(), listen, &sink, {&server_metrics});
+      if (!started.ok()) {
+        std::fprintf(stderr, "stun_server: --metrics-listen: %s\n",
+                     started.status().ToString().c_str());
+        return 1;
+      }
+      metrics = std::move(*started);
+      std::printf("Metrics: %s\n", metrics->url().c_str());
+    }
     std::fflush(stdout);
     loop.Run();
 
@@ -123,6 +140,7 @@ int Main(int argc, char** argv) {
                   static_cast<unsigned long long>(s.drops[i]));
     }
     std::fflush(stdout);
+    metrics.reset();
   }
   loop.Close();
   return rc;

@@ -97,4 +97,20 @@ std::string_view CounterBaseName(std::string_view name) {
   return name;
 }
 
+std::string ReasonLabel(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == ' ' || c == '_') {
+      if (!out.empty() && out.back() != '-') out.push_back('-');
+    } else if (c >= 'A' && c <= 'Z') {
+      out.push_back(static_cast<char>(c - 'A' + 'a'));
+    } else {
+      out.push_back(c);
+    }
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
 }  // namespace meshvpn::metrics

@@ -1,6 +1,7 @@
 // Prometheus naming rules for metric and label names, and the UTF-8 check for values and help.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -16,5 +17,8 @@ absl::Status ValidateLabelName(std::string_view name);
 bool IsValidUtf8(std::string_view text);
 // A counter family's name: `name` without a trailing "_total" (the exposition adds it back).
 std::string_view CounterBaseName(std::string_view name);
+// A reason text ("bad fingerprint") as a label value in the style of every meshvpn reason label
+// ("bad-fingerprint"): lower case, runs of spaces and underscores as one '-'.
+std::string ReasonLabel(std::string_view text);
 
 }  // namespace meshvpn::metrics
