@@ -310,7 +310,7 @@ ok "4 MB chunked to a reader limited to 2 MB/s: complete (writes refused so far:
 # A timer-streamed response arrives as K events spread over time.
 k=20
 curl -sSN "$base/stream?n=$k" | while IFS= read -r line; do
-  [[ $line == data:* ]] && echo "$(date +%s%N) $line"
+  if [[ $line == data:* ]]; then echo "$(date +%s%N) $line"; fi
 done >"$work/events.txt"
 events=$(wc -l <"$work/events.txt")
 [[ $events -eq $k ]] || fail "/stream: $events events, want $k"
@@ -377,7 +377,7 @@ for i in $(seq 200); do
   args+=(-o /dev/null)
 done
 start=$(date +%s%N)
-curl -sS --parallel --parallel-max 50 -w '%{http_code} %{size_download}\n' "${args[@]}" >"$work/parallel.txt"
+curl -sS --no-progress-meter --parallel --parallel-max 50 -w '%{http_code} %{size_download}\n' "${args[@]}" >"$work/parallel.txt"
 took=$(ms_since "$start")
 n200=$(grep -c '^200 ' "$work/parallel.txt" || true)
 nbig=$(grep -c '^200 100000$' "$work/parallel.txt" || true)
@@ -451,7 +451,7 @@ ok "TLS /stream: 10 events"
 targs=()
 for i in $(seq 100); do targs+=("$tbase/hello?i=$i" -o /dev/null); done
 start=$(date +%s%N)
-curl -sS --parallel --parallel-max 50 --cacert "$work/cert.pem" -w '%{http_code}\n' "${targs[@]}" >"$work/tparallel.txt"
+curl -sS --no-progress-meter --parallel --parallel-max 50 --cacert "$work/cert.pem" -w '%{http_code}\n' "${targs[@]}" >"$work/tparallel.txt"
 took=$(ms_since "$start")
 [[ $(grep -c '^200$' "$work/tparallel.txt") -eq 100 ]] || fail "TLS parallel: $(sort "$work/tparallel.txt" | uniq -c)"
 ok "100 TLS URLs with --parallel-max 50: all ok in ${took} ms"
@@ -461,8 +461,10 @@ python3 -c 'import sys; t=float(sys.argv[1]); sys.exit(0 if 0.4 <= t <= 2.0 else
   fail "TLS silent connection: closed after ${secs}s"
 ok "TLS: a connection with no handshake is closed after ${secs}s"
 tls_failures=$(stat "$tbase" tls_failures --cacert "$work/cert.pem")
-[[ $tls_failures -ge 2 ]] || fail "stats.tls_failures = $tls_failures (wrong pin and no CA are 2)"
-ok "server counted $tls_failures failed handshakes"
+# curl checks a pin after the handshake and just closes, so only the refused CA (curl sends an
+# unknown_ca alert) is a failure the server can see.
+[[ $tls_failures -ge 1 ]] || fail "stats.tls_failures = $tls_failures (curl's unknown-CA alert)"
+ok "server counted $tls_failures failed handshake(s) (curl's alert for the untrusted CA)"
 
 # ---------------------------------------------------------------------------------------------
 # Graceful shutdown: a long stream in progress ends cleanly on SIGTERM; exit 0.

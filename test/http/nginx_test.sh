@@ -208,7 +208,7 @@ if command -v wrk >/dev/null; then
 else
   urls=()
   for i in $(seq 500); do urls+=("$n/proxy/hello?i=$i" -o /dev/null); done
-  curl -sS --parallel --parallel-max 8 -w '%{http_code}\n' "${urls[@]}" >"$work/loop.txt"
+  curl -sS --no-progress-meter --parallel --parallel-max 8 -w '%{http_code}\n' "${urls[@]}" >"$work/loop.txt"
   [[ $(grep -c '^200$' "$work/loop.txt") -eq 500 ]] || fail "curl loop: $(sort "$work/loop.txt" | uniq -c)"
   total=500
   how="curl --parallel-max 8: 500 requests, all 200"
@@ -252,7 +252,7 @@ ok "5 MB responses through nginx (Content-Length, chunked, unbuffered chunked)"
 # A timer-streamed response through proxy_buffering off arrives event by event.
 k=20
 curl -sSN "$n/unbuffered/stream?n=$k" | while IFS= read -r line; do
-  [[ $line == data:* ]] && echo "$(date +%s%N) $line"
+  if [[ $line == data:* ]]; then echo "$(date +%s%N) $line"; fi
 done >"$work/events.txt"
 events=$(wc -l <"$work/events.txt")
 [[ $events -eq $k ]] || fail "/unbuffered/stream: $events events, want $k"
@@ -299,7 +299,7 @@ ok "http_test_client -> nginx -> http_test_server: 3 x 5 MB chunked, 2 POSTs ech
 t_acc0=$(stat "https://$tsrv" accepted --cacert "$work/ours.pem")
 turls=()
 for i in $(seq 100); do turls+=("$n/tlsproxy/hello?i=$i" -o /dev/null); done
-curl -sS --parallel --parallel-max 4 -w '%{http_code}\n' "${turls[@]}" >"$work/tlsproxy.txt"
+curl -sS --no-progress-meter --parallel --parallel-max 4 -w '%{http_code}\n' "${turls[@]}" >"$work/tlsproxy.txt"
 [[ $(grep -c '^200$' "$work/tlsproxy.txt") -eq 100 ]] || fail "/tlsproxy: $(sort "$work/tlsproxy.txt" | uniq -c)"
 read -r size secs < <(curl -sS -o "$work/big.bin" -w '%{size_download} %{time_total}\n' "$n/tlsproxy/big?bytes=$five")
 [[ $size == "$five" && $(sha "$work/big.bin") == "$want_big" ]] || fail "/tlsproxy/big: size $size"
