@@ -252,7 +252,10 @@ TEST_CASE("uv: TLS with a self-signed certificate, pinned; a wrong pin fails the
     std::optional<absl::StatusOr<Response>> refused;
     bad.Fetch(Get("/hello"), [&](absl::StatusOr<Response> r) { refused = r; });
     REQUIRE(RunUntil(loop.get(), [&] { return refused.has_value(); }));
-    CHECK_FALSE(refused->ok());
+    REQUIRE_FALSE(refused->ok());
+    // The reason reaches the caller: the certificate check, not a generic abort.
+    CHECK(refused->status().code() == absl::StatusCode::kUnauthenticated);
+    CHECK(std::string(refused->status().message()).find("pinned") != std::string::npos);
     REQUIRE(RunUntil(loop.get(), [&] { return s.server->stats().tls_failures == 1; }));
   }
   CHECK(loop.Close() == 0);

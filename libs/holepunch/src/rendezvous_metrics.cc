@@ -33,7 +33,8 @@ void RendezvousMetrics::Collect(metrics::CollectOutput& out) {
   out.Add(4, {}, metrics::Value(s.pairs));
   out.Add(5, {}, metrics::Value(s.expired));
   for (size_t i = 1; i < s.drops.size(); ++i) {  // 0 is kNone
-    out.Add(6, {metrics::ReasonLabel(ToString(static_cast<ServerDrop>(i)))}, metrics::Value(s.drops[i]));
+    out.Add(6, {metrics::ReasonLabel(ToString(static_cast<ServerDrop>(i)))},
+            metrics::Value(s.drops[i]));
   }
 }
 

@@ -531,6 +531,11 @@ void ClientConnection::Abort() {
   Fail(absl::UnavailableError("the connection was aborted before the response was complete"));
 }
 
+void ClientConnection::AbortWithError(const absl::Status& why) {
+  DepthGuard guard(&sink_->depth);
+  Fail(why);
+}
+
 void ClientConnection::Fail(const absl::Status& error) {
   const ClientState was = state_;
   if (was == ClientState::kClosed) return;

@@ -129,7 +129,7 @@ void ConnectionStack::Pump() {
     if (tls_->state() == TlsState::kFailed) {
       if (!tls_failed_reported_) {
         tls_failed_reported_ = true;
-        core_->Abort();
+        core_->AbortWithError(tls_->error());
       }
       return;
     }

@@ -31,7 +31,8 @@ void ServerMetrics::Collect(metrics::CollectOutput& out) {
   out.Add(1, {"error"}, metrics::Value(s.error_responses));
   out.Add(2, {}, metrics::Value(s.changed_address));
   for (size_t i = 1; i < s.drops.size(); ++i) {  // 0 is kNone
-    out.Add(3, {metrics::ReasonLabel(ToString(static_cast<ServerDrop>(i)))}, metrics::Value(s.drops[i]));
+    out.Add(3, {metrics::ReasonLabel(ToString(static_cast<ServerDrop>(i)))},
+            metrics::Value(s.drops[i]));
   }
 }
 

@@ -97,6 +97,7 @@ class ClientConnection final : public StreamCore, private detail::UpgradeHost {
   std::optional<MonoTime> NextExpiry() const override;
   void HandleExpiry(MonoTime now) override;
   void Abort() override;
+  void AbortWithError(const absl::Status& why) override;
 
  private:
   class Sink;

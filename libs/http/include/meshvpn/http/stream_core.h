@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 
+#include "absl/status/status.h"
 #include "meshvpn/base/bytes.h"
 #include "meshvpn/base/clock.h"
 
@@ -28,6 +29,7 @@ class CoreListener {
 //   * WantsClose() true: close the transport once PendingOutput() is empty.
 //   * NextExpiry()/HandleExpiry(now): the core's timers, on the Clock the core was given.
 //   * Abort(): the transport failed or was closed; the core tells its handlers and goes quiet.
+//     AbortWithError(why): the same, with the reason (a TLS failure) for the handlers.
 class StreamCore {
  public:
   virtual ~StreamCore() = default;
@@ -41,6 +43,12 @@ class StreamCore {
   virtual std::optional<MonoTime> NextExpiry() const = 0;
   virtual void HandleExpiry(MonoTime now) = 0;
   virtual void Abort() = 0;
+  // Abort() because of `why` (a TLS failure: the certificate check, an alert); a core whose
+  // handlers report errors passes it on. The default just aborts.
+  virtual void AbortWithError(const absl::Status& why) {
+    (void)why;
+    Abort();
+  }
 
   void set_listener(CoreListener* listener) { listener_ = listener; }
 
