@@ -216,9 +216,9 @@ class Fuzz final : public RequestHandler {
   void Hold(ResponseWriter writer) {
     if (!writer.open()) return;
     writer.set_observer(&observer_);
+    // Old writers are kept a while (a stale one must be refused, not answer a later request);
+    // Step trims the list, outside any callback.
     writers_.push_back(std::move(writer));
-    // Old writers are kept a while: a stale one must be refused, not answer a later request.
-    if (writers_.size() > 4) writers_.pop_front();
   }
 
   void Upgrade(ResponseWriter& writer, bool take_buffered) {
@@ -254,7 +254,18 @@ class Fuzz final : public RequestHandler {
     conn_.ConsumeOutput(std::min(n, pending));
   }
 
+  // Destroying a live writer answers (500) and may dispatch the next pipelined request, whose
+  // handler call holds a new writer: take it out of the list before it dies.
+  void DropNewestWriter() {
+    ResponseWriter dropped = std::move(writers_.back());
+    writers_.pop_back();
+  }
+
   void Step(uint8_t op) {
+    while (writers_.size() > 4) {
+      ResponseWriter old = std::move(writers_.front());
+      writers_.pop_front();
+    }
     switch (op % 16) {
       case 0:
       case 1:
@@ -340,7 +351,7 @@ class Fuzz final : public RequestHandler {
         w->End(d & 0x80 ? Headers{{"X-Sum", "1"}} : Headers{});
         break;
       case 5:  // dropped: 500 if unanswered, a truncated stream otherwise
-        writers_.pop_back();
+        DropNewestWriter();
         break;
       case 6: {
         Stream* s = nullptr;
@@ -431,7 +442,7 @@ class Fuzz final : public RequestHandler {
       if (ResponseWriter* w = Current(); w != nullptr && w->open()) {
         if (!w->End()) w->Send(Response::Text(kStatusOk, "late"));
       } else if (!writers_.empty()) {
-        writers_.pop_back();
+        DropNewestWriter();
       } else if (Stream* s = CurrentStream(); s != nullptr) {
         s->stream.Close();
       } else {
