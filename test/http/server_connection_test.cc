@@ -154,6 +154,36 @@ TEST_CASE("input waiting behind a response is bounded: WantsRead turns false at 
   CHECK(f.conn.WantsClose());
 }
 
+TEST_CASE("pipelined requests from a peer that does not read are held back at the output bound") {
+  ServerLimits limits;
+  limits.max_buffered_output = 256;
+  Fixture f(limits);
+  std::string many;
+  for (int i = 0; i < 600; ++i) many += "GET / HTTP/1.1\r\n\r\n";
+  f.Send(many.substr(0, 4000));
+  // One response (about 60 bytes) past the bound at most, and no reading meanwhile.
+  CHECK(f.conn.buffered_output() < 256 + 128);
+  CHECK_FALSE(f.conn.WantsRead());
+  const uint64_t answered = f.stats.responses;
+  CHECK(answered < 10);
+  // The peer reads: the rest is answered as room appears.
+  ParsedResponses parsed;
+  size_t sent = 4000;
+  while (parsed.complete < 600) {
+    REQUIRE(parsed.Feed(f.Drain()));
+    if (sent < many.size() && f.conn.WantsRead()) {
+      const size_t n = std::min<size_t>(4000, many.size() - sent);
+      f.Send(std::string_view(many).substr(sent, n));
+      sent += n;
+    }
+    CHECK(f.conn.buffered_output() < 256 + 128);
+    if (f.conn.PendingOutput().empty() && sent == many.size() && parsed.complete < 600) {
+      FAIL("stalled at " << parsed.complete << " responses");
+    }
+  }
+  CHECK(f.stats.responses == 600);
+}
+
 TEST_CASE("a chunked request body is decoded; a streamed response is chunked with trailers") {
   Fixture f;
   f.handler.auto_reply = false;

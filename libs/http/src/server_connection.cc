@@ -82,8 +82,7 @@ void ServerConnection::Receive(ByteSpan data) {
       break;
     default:
       in_.append(reinterpret_cast<const char*>(data.data()), data.size());
-      if (state_ == ServerState::kResponding &&
-          in_.size() > limits_.max_buffered_input + kInputSlack) {
+      if (in_.size() > limits_.max_buffered_input + kInputSlack) {
         // A transport that does not honour WantsRead(): drop the connection, not the bound.
         CloseQuietly();
         state_ = ServerState::kClosed;
@@ -130,6 +129,10 @@ void ServerConnection::ConsumeOutput(size_t n) {
     out_pos_ = 0;
   }
   last_progress_ = Now();
+  if (state_ == ServerState::kIdle && !in_.empty() &&
+      buffered_output() < limits_.max_buffered_output) {
+    ProcessInput();  // pipelined requests held back while the output was full
+  }
   if (output_blocked_ && buffered_output() < limits_.max_buffered_output / 2) {
     output_blocked_ = false;
     if (state_ == ServerState::kUpgraded && stream_handler_ != nullptr) {
@@ -147,7 +150,10 @@ bool ServerConnection::WantsRead() const {
     case ServerState::kReadingHead:
     case ServerState::kReadingBody:
     case ServerState::kResponding:
-      return in_.size() < limits_.max_buffered_input;
+      // Output waiting for a peer that does not read holds input back too: pipelined
+      // requests are not answered into an unbounded buffer.
+      return in_.size() < limits_.max_buffered_input &&
+             buffered_output() < limits_.max_buffered_output;
     case ServerState::kUpgraded:
       return true;
     case ServerState::kClosing:
@@ -171,7 +177,11 @@ std::optional<MonoTime> ServerConnection::NextExpiry() const {
   };
   switch (state_) {
     case ServerState::kIdle:
-      consider(phase_start_, first_request_ ? limits_.header_timeout : limits_.idle_timeout);
+      // A kept-alive connection is idle only once its output is out (a slow reader of a big
+      // response is the send timeout's to judge).
+      if (first_request_ || buffered_output() == 0) {
+        consider(phase_start_, first_request_ ? limits_.header_timeout : limits_.idle_timeout);
+      }
       break;
     case ServerState::kReadingHead:
       consider(phase_start_, limits_.header_timeout);
@@ -202,7 +212,8 @@ void ServerConnection::HandleExpiry(MonoTime now) {
         if (first_request_ && expired(phase_start_, limits_.header_timeout)) {
           ++stats_->header_timeouts;  // connected (or handshook) and never sent a byte
           CloseQuietly();
-        } else if (!first_request_ && expired(phase_start_, limits_.idle_timeout)) {
+        } else if (!first_request_ && buffered_output() == 0 &&
+                   expired(phase_start_, limits_.idle_timeout)) {
           ++stats_->idle_timeouts;
           CloseQuietly();
         }
@@ -281,6 +292,10 @@ void ServerConnection::ProcessInput() {
     if (state_ != ServerState::kIdle && state_ != ServerState::kReadingHead &&
         state_ != ServerState::kReadingBody) {
       break;
+    }
+    if (state_ == ServerState::kIdle && !in_.empty() &&
+        buffered_output() >= limits_.max_buffered_output) {
+      break;  // the next pipelined request waits until the peer reads (ConsumeOutput resumes)
     }
     if (in_.empty()) {
       if (peer_eof_) {
