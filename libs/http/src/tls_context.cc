@@ -24,12 +24,35 @@
 
 namespace meshvpn::http {
 
-CertificateAndKey::~CertificateAndKey() {
-  // Wipe the whole buffer, not only the characters in use (a shorter key may have been assigned
-  // over a longer one).
-  key_pem.resize(key_pem.capacity());
-  OPENSSL_cleanse(key_pem.data(), key_pem.size());
+namespace {
+// Wipes the whole buffer, not only the characters in use (a shorter key may have been assigned
+// over a longer one), and leaves the string empty.
+void WipeKey(std::string& key) {
+  key.resize(key.capacity());
+  OPENSSL_cleanse(key.data(), key.size());
+  key.clear();
 }
+}  // namespace
+
+CertificateAndKey& CertificateAndKey::operator=(const CertificateAndKey& other) {
+  if (this != &other) {
+    WipeKey(key_pem);
+    cert_pem = other.cert_pem;
+    key_pem = other.key_pem;
+  }
+  return *this;
+}
+
+CertificateAndKey& CertificateAndKey::operator=(CertificateAndKey&& other) noexcept {
+  if (this != &other) {
+    WipeKey(key_pem);
+    cert_pem = std::move(other.cert_pem);
+    key_pem = std::move(other.key_pem);
+  }
+  return *this;
+}
+
+CertificateAndKey::~CertificateAndKey() { WipeKey(key_pem); }
 
 namespace {
 

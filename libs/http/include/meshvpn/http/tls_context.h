@@ -25,9 +25,10 @@ struct CertificateAndKey {
   CertificateAndKey(std::string cert, std::string key)
       : cert_pem(std::move(cert)), key_pem(std::move(key)) {}
   CertificateAndKey(const CertificateAndKey&) = default;
-  CertificateAndKey& operator=(const CertificateAndKey&) = default;
   CertificateAndKey(CertificateAndKey&&) noexcept = default;
-  CertificateAndKey& operator=(CertificateAndKey&&) noexcept = default;
+  // Assignments wipe the key they replace first.
+  CertificateAndKey& operator=(const CertificateAndKey& other);
+  CertificateAndKey& operator=(CertificateAndKey&& other) noexcept;
   ~CertificateAndKey();
 };
 
