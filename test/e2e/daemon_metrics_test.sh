@@ -84,21 +84,23 @@ done
 [[ -n $rx ]] || { tail -20 "$E2E_WORK/prometheus.log"; e2e_fail "Prometheus never stored meshvpn_wg_rx_bytes_total"; }
 up=$(query 'up{job="mini-wireguard"}')
 [[ $up == 1 ]] || e2e_fail "Prometheus reports the target as up=$up"
-# Compare with what `wg show` says (no traffic flows now, so both are stable).
-read -r _ show_rx show_tx < <(wg_in left show "${WG_IFACE[left]}" transfer | head -1)
-sleep 2
+# Compare with what `wg show` says. A passive keepalive (32 bytes) may go out between the two
+# reads, so Prometheus' value must lie between wg show's before and after a fresh scrape.
+read -r _ rx_before tx_before < <(wg_in left show "${WG_IFACE[left]}" transfer | head -1)
+sleep 2.5  # more than two scrape intervals
 rx=$(query "sum(meshvpn_wg_rx_bytes_total)")
 tx=$(query "sum(meshvpn_wg_tx_bytes_total)")
-e2e_log "Prometheus: rx $rx, tx $tx bytes; wg show: rx $show_rx, tx $show_tx"
-[[ $rx == "$show_rx" && $tx == "$show_tx" ]] ||
-  e2e_fail "Prometheus' rx/tx ($rx/$tx) differ from wg show's ($show_rx/$show_tx)"
+read -r _ rx_after tx_after < <(wg_in left show "${WG_IFACE[left]}" transfer | head -1)
+e2e_log "Prometheus: rx $rx, tx $tx bytes; wg show: rx $rx_before..$rx_after, tx $tx_before..$tx_after"
+((rx_before <= rx && rx <= rx_after && tx_before <= tx && tx <= tx_after)) ||
+  e2e_fail "Prometheus' rx/tx ($rx/$tx) are not wg show's ($rx_before..$rx_after/$tx_before..$tx_after)"
 ((rx > 200000)) || e2e_fail "rx bytes $rx: the 200 large pings are missing"
 handshakes=$(query "sum(meshvpn_wg_handshakes_completed_total)")
 [[ -n $handshakes ]] && (( ${handshakes%.*} >= 1 )) ||
   e2e_fail "handshakes completed: '$handshakes'"
 peer_series=$(query "count(meshvpn_wg_rx_bytes_total{peer=\"${WG_PUB[right]}\"})")
 [[ $peer_series == 1 ]] || e2e_fail "no per-peer series for wireguard-go's key (got '$peer_series')"
-e2e_pass "Prometheus scraped mini-wireguard: rx $rx = wg show, $handshakes handshake(s), per-peer series"
+e2e_pass "Prometheus scraped mini-wireguard: rx $rx as wg show, $handshakes handshake(s), per-peer series"
 
 # 3. stun_server and rendezvous on loopback in the right namespace, after real requests.
 e2e_bg right stun_server "$STUN_SERVER" --listen 127.0.0.1:3478 --metrics-listen 127.0.0.1:9101
