@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "common/uv_run_until.h"
 #include "meshvpn/base/uv_loop.h"
 #include "meshvpn/http/json.h"
 #include "meshvpn/http/router.h"
@@ -17,27 +18,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Runs `loop` until pred() holds or `timeout` passes; a 2 ms timer keeps UV_RUN_ONCE from
-// blocking for ever.
-template <typename Pred>
-bool RunUntil(uv_loop_t* loop, Pred pred, milliseconds timeout = milliseconds(5000)) {
-  uv_timer_t tick;
-  uv_timer_init(loop, &tick);
-  uv_timer_start(
-      &tick, [](uv_timer_t*) {}, 2, 2);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool ok = true;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      ok = false;
-      break;
-    }
-    uv_run(loop, UV_RUN_ONCE);
-  }
-  uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return ok;
-}
+using test::RunUntil;
 
 // A streamed response written from a timer: `count` events, 5 ms apart.
 class Ticker final : public StreamObserver {

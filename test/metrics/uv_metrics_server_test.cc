@@ -6,25 +6,14 @@
 #include <optional>
 #include <string>
 
+#include "common/uv_run_until.h"
 #include "meshvpn/base/uv_loop.h"
 #include "meshvpn/http/uv_client.h"
 
 namespace meshvpn::metrics {
 namespace {
 
-// Runs the loop until `done` or 5 s; a short repeating timer keeps UV_RUN_ONCE from blocking.
-template <typename Pred>
-bool RunUntil(uv_loop_t* loop, Pred done) {
-  uv_timer_t tick;
-  uv_timer_init(loop, &tick);
-  uv_timer_start(
-      &tick, [](uv_timer_t*) {}, 2, 2);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!done() && std::chrono::steady_clock::now() < deadline) uv_run(loop, UV_RUN_ONCE);
-  uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return done();
-}
+using test::RunUntil;
 
 absl::StatusOr<http::Response> Fetch(uv_loop_t* loop, http::UvClient& client, std::string method,
                                      std::string target, std::string accept = "") {

@@ -5,22 +5,11 @@
 
 #include <cstring>
 
+#include "head_fields.h"
+
 namespace meshvpn::http {
 
-namespace {
-// Per-field overhead the callbacks do not see (": " and CRLF), counted against the head limit.
-constexpr size_t kFieldOverhead = 4;
-
-std::string_view TrimView(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-}  // namespace
-
 struct RequestParser::Impl {
-  enum class Last { kNone, kField, kValue };
-
   explicit Impl(ParserLimits l) : limits(l) {
     http_parser_init(&parser, HTTP_REQUEST);
     parser.data = this;
@@ -32,23 +21,13 @@ struct RequestParser::Impl {
     in_message = false;
     head_complete = false;
     complete = false;
-    in_trailers = false;
     expect_continue = false;
-    last = Last::kNone;
-    header_bytes = 0;
-    field_count = 0;
+    fields.Reset();
     raw_bytes = 0;
   }
 
   // Returns false (and records the error) once the head is over its limit.
-  bool CountHead(size_t n) {
-    header_bytes += n;
-    if (header_bytes > limits.max_header_bytes) {
-      error = ParseError::kHeaderTooLarge;
-      return false;
-    }
-    return true;
-  }
+  bool CountHead(size_t n) { return fields.Count(n); }
 
   size_t RawLimit() const { return limits.max_header_bytes + 2 * limits.max_body_bytes + 4096; }
 
@@ -74,38 +53,18 @@ struct RequestParser::Impl {
 
   static int OnHeaderField(http_parser* p, const char* at, size_t len) {
     Impl* self = Of(p);
-    if (self->last != Last::kField) {
-      if (++self->field_count > self->limits.max_header_count) {
-        self->error = ParseError::kTooManyHeaders;
-        return -1;
-      }
-      if (!self->CountHead(kFieldOverhead)) return -1;
-      if (!self->in_trailers) self->request.headers.Add(std::string(), std::string());
-    }
-    self->last = Last::kField;
-    if (!self->CountHead(len)) return -1;
-    if (!self->in_trailers) self->request.headers.back().first.append(at, len);
-    return 0;
+    return self->fields.OnField(&self->request.headers, at, len);
   }
 
   static int OnHeaderValue(http_parser* p, const char* at, size_t len) {
     Impl* self = Of(p);
-    self->last = Last::kValue;
-    if (!self->CountHead(len)) return -1;
-    if (!self->in_trailers && !self->request.headers.empty()) {
-      self->request.headers.back().second.append(at, len);
-    }
-    return 0;
+    return self->fields.OnValue(&self->request.headers, at, len);
   }
 
   static int OnHeadersComplete(http_parser* p) {
     Impl* self = Of(p);
     Request& r = self->request;
-    Headers trimmed;
-    for (const auto& [name, value] : r.headers) {
-      trimmed.Add(name, std::string(TrimView(value)));
-    }
-    r.headers = std::move(trimmed);
+    self->fields.EndHead(&r.headers);  // any further fields are trailers
     const char* method = http_method_str(static_cast<enum http_method>(p->method));
     r.method.assign(method, std::strlen(method));
     r.version_major = p->http_major;
@@ -125,8 +84,6 @@ struct RequestParser::Impl {
     self->expect_continue = r.headers.HasToken("Expect", "100-continue") &&
                             (chunked || (has_length && p->content_length > 0));
     self->head_complete = true;
-    self->in_trailers = true;  // any further fields are trailers
-    self->last = Last::kNone;
     return 0;
   }
 
@@ -169,14 +126,11 @@ struct RequestParser::Impl {
   Request request;
   ParseError error = ParseError::kNone;
   std::string_view detail;
-  Last last = Last::kNone;
-  size_t header_bytes = 0;
-  size_t field_count = 0;
+  ::meshvpn::http::detail::HeadFields fields{&limits, &error};
   size_t raw_bytes = 0;
   bool in_message = false;
   bool head_complete = false;
   bool complete = false;
-  bool in_trailers = false;
   bool expect_continue = false;
 };
 

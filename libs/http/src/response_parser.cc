@@ -5,21 +5,11 @@
 
 #include <cstring>
 
+#include "head_fields.h"
+
 namespace meshvpn::http {
 
-namespace {
-constexpr size_t kFieldOverhead = 4;
-
-std::string_view TrimView(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-}  // namespace
-
 struct ResponseParser::Impl {
-  enum class Last { kNone, kField, kValue };
-
   Impl(ParserLimits l, ResponseParserSink* s) : limits(l), sink(s) {
     http_parser_init(&parser, HTTP_RESPONSE);
     parser.data = this;
@@ -29,21 +19,11 @@ struct ResponseParser::Impl {
     head = ResponseHead{};
     in_message = false;
     complete = false;
-    in_trailers = false;
     interim = false;
-    last = Last::kNone;
-    header_bytes = 0;
-    field_count = 0;
+    fields.Reset();
   }
 
-  bool CountHead(size_t n) {
-    header_bytes += n;
-    if (header_bytes > limits.max_header_bytes) {
-      error = ParseError::kHeaderTooLarge;
-      return false;
-    }
-    return true;
-  }
+  bool CountHead(size_t n) { return fields.Count(n); }
 
   static Impl* Of(http_parser* p) { return static_cast<Impl*>(p->data); }
 
@@ -63,44 +43,24 @@ struct ResponseParser::Impl {
 
   static int OnHeaderField(http_parser* p, const char* at, size_t len) {
     Impl* self = Of(p);
-    if (self->last != Last::kField) {
-      if (++self->field_count > self->limits.max_header_count) {
-        self->error = ParseError::kTooManyHeaders;
-        return -1;
-      }
-      if (!self->CountHead(kFieldOverhead)) return -1;
-      if (!self->in_trailers) self->head.headers.Add(std::string(), std::string());
-    }
-    self->last = Last::kField;
-    if (!self->CountHead(len)) return -1;
-    if (!self->in_trailers) self->head.headers.back().first.append(at, len);
-    return 0;
+    return self->fields.OnField(&self->head.headers, at, len);
   }
 
   static int OnHeaderValue(http_parser* p, const char* at, size_t len) {
     Impl* self = Of(p);
-    self->last = Last::kValue;
-    if (!self->CountHead(len)) return -1;
-    if (!self->in_trailers && !self->head.headers.empty()) {
-      self->head.headers.back().second.append(at, len);
-    }
-    return 0;
+    return self->fields.OnValue(&self->head.headers, at, len);
   }
 
   static int OnHeadersComplete(http_parser* p) {
     Impl* self = Of(p);
     ResponseHead& h = self->head;
-    Headers trimmed;
-    for (const auto& [name, value] : h.headers) trimmed.Add(name, std::string(TrimView(value)));
-    h.headers = std::move(trimmed);
+    self->fields.EndHead(&h.headers);  // any further fields are trailers
     h.status = p->status_code;
     h.version_major = p->http_major;
     h.version_minor = p->http_minor;
     h.keep_alive = http_should_keep_alive(p) != 0;
     h.chunked = (p->flags & F_CHUNKED) != 0;
     if ((p->flags & F_CONTENTLENGTH) != 0) h.content_length = p->content_length;
-    self->in_trailers = true;
-    self->last = Last::kNone;
     if (h.status >= 100 && h.status < 200 && h.status != 101) {
       self->interim = true;  // 100 Continue, 103 Early Hints: the real response follows
       return 0;
@@ -164,12 +124,9 @@ struct ResponseParser::Impl {
   ResponseHead head;
   ParseError error = ParseError::kNone;
   std::string_view detail;
-  Last last = Last::kNone;
-  size_t header_bytes = 0;
-  size_t field_count = 0;
+  ::meshvpn::http::detail::HeadFields fields{&limits, &error};
   bool in_message = false;
   bool complete = false;
-  bool in_trailers = false;
   bool interim = false;
   bool no_body = false;
 };

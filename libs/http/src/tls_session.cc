@@ -71,14 +71,7 @@ absl::StatusOr<std::unique_ptr<TlsSession>> TlsSession::NewServer(
     return absl::ResourceExhaustedError("SSL_new failed: " + internal::DrainOpenSslErrors());
   }
   std::unique_ptr<TlsSession> session(new TlsSession(std::move(context), ssl, /*server=*/true));
-  session->rbio_ = NewMemBio();
-  session->wbio_ = NewMemBio();
-  if (session->rbio_ == nullptr || session->wbio_ == nullptr) {
-    BIO_free(session->rbio_);
-    BIO_free(session->wbio_);
-    return absl::ResourceExhaustedError("BIO_new failed");
-  }
-  SSL_set_bio(ssl, session->rbio_, session->wbio_);
+  if (!session->AttachFreshBios()) return absl::ResourceExhaustedError("BIO_new failed");
   SSL_set_accept_state(ssl);
   return session;
 }
@@ -103,14 +96,7 @@ absl::StatusOr<std::unique_ptr<TlsSession>> TlsSession::NewClient(
   const bool checks_hostname = context->checks_hostname();
   std::unique_ptr<TlsSession> session(new TlsSession(std::move(context), ssl, /*server=*/false));
   session->server_name_ = std::string(server_name);
-  session->rbio_ = NewMemBio();
-  session->wbio_ = NewMemBio();
-  if (session->rbio_ == nullptr || session->wbio_ == nullptr) {
-    BIO_free(session->rbio_);
-    BIO_free(session->wbio_);
-    return absl::ResourceExhaustedError("BIO_new failed");
-  }
-  SSL_set_bio(ssl, session->rbio_, session->wbio_);
+  if (!session->AttachFreshBios()) return absl::ResourceExhaustedError("BIO_new failed");
   SSL_set_connect_state(ssl);
 
   if (!server_name.empty()) {
@@ -252,17 +238,23 @@ void TlsSession::ReleaseBuffers() {
   }
   // Record buffers (normally freed already under SSL_MODE_RELEASE_BUFFERS); 0 if still in use.
   SSL_free_buffers(ssl_);
-  // A memory BIO keeps the largest buffer it ever held; fresh ones hold none.
+  // A memory BIO keeps the largest buffer it ever held; fresh ones hold none. If they cannot be
+  // made the old ones stay: still correct, only bigger.
+  AttachFreshBios();
+}
+
+bool TlsSession::AttachFreshBios() {
   BIO* rbio = NewMemBio();
   BIO* wbio = NewMemBio();
   if (rbio == nullptr || wbio == nullptr) {
     BIO_free(rbio);
     BIO_free(wbio);
-    return;  // keep the old ones: still correct, only bigger
+    return false;
   }
-  SSL_set_bio(ssl_, rbio, wbio);  // frees the old pair
+  SSL_set_bio(ssl_, rbio, wbio);  // frees the old pair, if any
   rbio_ = rbio;
   wbio_ = wbio;
+  return true;
 }
 
 std::string_view TlsSession::version() const {

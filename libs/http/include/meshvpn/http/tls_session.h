@@ -75,6 +75,8 @@ class TlsSession {
 
  private:
   TlsSession(std::shared_ptr<const TlsContext> context, ssl_st* ssl, bool server);
+  // Gives the SSL a fresh pair of memory BIOs (freeing the old pair); false if BIO_new failed.
+  bool AttachFreshBios();
   void Advance();
   void DrainWriteBio();
   void FailFromOpenSsl(int ssl_error, std::string_view what);
