@@ -1,5 +1,6 @@
 # Finds libsodium (Debian's libsodium-dev, pkg-config only) and defines Sodium::Sodium.
-# Used only by the benchmarks, as the outside comparison for our crypto.
+# The benchmarks use it as the outside comparison for our crypto; derp links it for NaCl box
+# (crypto_box: Curve25519 + XSalsa20-Poly1305), which DERP's handshake seals its JSON in.
 find_package(PkgConfig QUIET)
 if(PkgConfig_FOUND)
   pkg_check_modules(PC_SODIUM QUIET libsodium)

@@ -29,6 +29,8 @@ function(_meshvpn_external_package target out_var)
     set(${out_var} "HttpParser 2.9" PARENT_SCOPE)
   elseif(target MATCHES "^nlohmann_json::")
     set(${out_var} "nlohmann_json 3.11" PARENT_SCOPE)
+  elseif(target MATCHES "^Sodium::")
+    set(${out_var} "Sodium" PARENT_SCOPE)
   elseif(target MATCHES "^protobuf::")
     set(${out_var} "Protobuf" PARENT_SCOPE)
   else()
@@ -116,5 +118,6 @@ function(meshvpn_install_package)
     VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
   install(FILES "${CMAKE_BINARY_DIR}/meshvpnConfig.cmake" "${CMAKE_BINARY_DIR}/meshvpnConfigVersion.cmake"
     "${MESHVPN_CMAKE_DIR}/FindLibUV.cmake" "${MESHVPN_CMAKE_DIR}/FindHttpParser.cmake"
+    "${MESHVPN_CMAKE_DIR}/FindSodium.cmake"
     DESTINATION ${MESHVPN_INSTALL_CMAKEDIR} COMPONENT base)
 endfunction()
