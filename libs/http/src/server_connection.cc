@@ -340,6 +340,7 @@ void ServerConnection::TrackParserPhase() {
 
 void ServerConnection::Dispatch() {
   Request request = parser_.TakeRequest();
+  request.remote_address = remote_address_;
   ++stats_->requests;
   first_request_ = false;
   continue_sent_ = false;

@@ -118,6 +118,11 @@ void UvServer::HandleConnection(int status) {
     tls = std::move(*session);
   }
   auto core = std::make_unique<ServerConnection>(clock_, handler_, options_.limits, &stats_.http);
+  sockaddr_storage peer{};
+  int peer_len = sizeof(peer);
+  if (uv_tcp_getpeername(tcp->get(), reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
+    core->set_remote_address(SocketAddressString(peer));
+  }
   auto stack = std::make_unique<ConnectionStack>(std::move(core), std::move(tls));
   auto* connection =
       new UvConnection(loop_, clock_, std::move(*tcp), std::move(stack),

@@ -83,5 +83,6 @@ using UvSignal = UvHandle<uv_signal_t>;
 using UvAsync = UvHandle<uv_async_t>;
 using UvTcp = UvHandle<uv_tcp_t>;
 using UvPipe = UvHandle<uv_pipe_t>;
+using UvCheck = UvHandle<uv_check_t>;
 
 }  // namespace meshvpn

@@ -22,6 +22,9 @@ struct Request {
   bool keep_alive = true;
   // Server side: "Upgrade" with "Connection: upgrade" (or CONNECT); see ResponseWriter.
   bool upgrade = false;
+  // Server side: the peer's "ADDR:PORT" as accepted ("203.0.113.5:41234", "[2001:db8::1]:443"),
+  // empty if the driver did not say.
+  std::string remote_address;
 
   // The first query parameter called `name`, percent-decoded ('+' is a space), or nullopt.
   std::optional<std::string> QueryParam(std::string_view name) const;

@@ -82,6 +82,9 @@ class ServerConnection final : public StreamCore, private detail::UpgradeHost {
   // then the connection closes. An upgraded stream is left to its handler.
   void Shutdown();
 
+  // The peer's "ADDR:PORT", copied into each Request (the driver sets it once).
+  void set_remote_address(std::string address) { remote_address_ = std::move(address); }
+
   ServerState state() const { return state_; }
   bool shutting_down() const { return shutdown_; }
   size_t buffered_input() const { return in_.size(); }
@@ -135,6 +138,7 @@ class ServerConnection final : public StreamCore, private detail::UpgradeHost {
   std::shared_ptr<detail::Exchange> exchange_;
   StreamHandler* stream_handler_ = nullptr;
   std::shared_ptr<detail::UpgradeLink> upgrade_link_;
+  std::string remote_address_;
   uint64_t discarded_input_ = 0;
   int depth_ = 0;  // > 0 inside a core entry point: the transport pumps afterwards anyway
   bool first_request_ = true;

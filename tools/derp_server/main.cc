@@ -1,0 +1,275 @@
+// derp_server: a DERP relay (Tailscale's protocol version 2) over HTTPS, with a STUN server beside
+// it. With no flags it runs on loopback with a self-signed certificate, for labs.
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_split.h"
+#include "common/stderr_log_sink.h"
+#include "common/tool_init.h"
+#include "common/tool_metrics.h"
+#include "meshvpn/base/uv_handle.h"
+#include "meshvpn/base/uv_loop.h"
+#include "meshvpn/derp/keys.h"
+#include "meshvpn/derp/server_metrics.h"
+#include "meshvpn/derp/uv_server.h"
+#include "meshvpn/http/self_signed.h"
+#include "meshvpn/http/tls_context.h"
+#include "meshvpn/http/uv_server.h"
+#include "meshvpn/stun/server_metrics.h"
+#include "meshvpn/stun/uv_server.h"
+#include "relay_printer.h"
+
+ABSL_FLAG(std::string, addr, "127.0.0.1:3340",
+          "HTTPS address to listen on, ADDR:PORT; \":443\" is every address on port 443");
+ABSL_FLAG(std::string, certfile, "", "TLS certificate chain (PEM); empty: a self-signed one");
+ABSL_FLAG(std::string, keyfile, "", "TLS private key of --certfile (PEM)");
+ABSL_FLAG(std::string, hostname, "localhost",
+          "the server's name: the self-signed certificate is made for it (and for the --addr IP)");
+ABSL_FLAG(std::string, config, "",
+          "file holding the server's DERP private key, derper's JSON {\"PrivateKey\": "
+          "\"privkey:...\"}; created (mode 0600) if missing. Default: "
+          "/var/lib/meshvpn/derp_server.key as root, else ~/.local/state/meshvpn/derp_server.key");
+ABSL_FLAG(int32_t, stun_port, 3478, "UDP port of the STUN server on the --addr IP; 0: no STUN");
+ABSL_FLAG(std::string, metrics_listen, "", meshvpn::tools::kMetricsListenHelp);
+ABSL_FLAG(int32_t, max_clients, 100000, "connections accepted at once (more are closed)");
+ABSL_FLAG(bool, verbose, false, "print every relayed packet (normally the first 3 of each pair)");
+ABSL_FLAG(bool, quiet, false, "print only the start-up lines and the statistics (benchmarks)");
+
+namespace meshvpn::tools {
+namespace {
+
+constexpr const char* kUsage =
+    R"(relay packets between clients that cannot reach each other directly.
+
+DERP (Tailscale's "Designated Encrypted Relay for Packets") runs over HTTPS, so it
+works from almost any network. Each client connects with "GET /derp" and "Upgrade:
+DERP", proves it holds its Curve25519 key (a NaCl box), and then sends packets to
+other clients by their public key; the server forwards them, still end-to-end
+encrypted (WireGuard), and tells a client when a peer it talked to has gone.
+
+Examples:
+  derp_server                        loopback, port 3340, self-signed certificate
+  derp_server -addr :443 -certfile cert.pem -keyfile key.pem --hostname derp.example.com
+
+Clients: derp_client --server https://127.0.0.1:3340 --insecure (or --pin with the
+pin printed at start-up). A STUN server answers on the same IP, UDP port 3478.
+Ctrl-C or SIGTERM tells the clients to come back soon (a Restarting frame), closes,
+and prints the statistics.
+
+Flags:)";
+
+struct App {
+  UvSignal sigint;
+  UvSignal sigterm;
+  uv_loop_t* loop = nullptr;
+  derp::UvServer* derp = nullptr;
+  bool stopping = false;
+  static void OnSignal(uv_signal_t* handle, int) {
+    auto* app = static_cast<App*>(handle->data);
+    if (app == nullptr || app->stopping) return;
+    app->stopping = true;
+    // Clients reconnect in about a second and keep trying for a minute (derp.go Restarting).
+    app->derp->core().AnnounceRestart(std::chrono::milliseconds(1000),
+                                      std::chrono::milliseconds(60000));
+    uv_stop(app->loop);
+  }
+};
+
+std::string DefaultKeyPath() {
+  if (::geteuid() == 0) return "/var/lib/meshvpn/derp_server.key";
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : ".") + "/.local/state/meshvpn/derp_server.key";
+}
+
+void MakeParentDirs(const std::string& path) {
+  for (size_t i = 1; i < path.size(); ++i) {
+    if (path[i] != '/') continue;
+    ::mkdir(path.substr(0, i).c_str(), 0700);  // existing directories are left as they are
+  }
+}
+
+// The IP of "ADDR:PORT" (":443" has none).
+std::string HostOf(const std::string& addr) {
+  const size_t colon = addr.rfind(':');
+  std::string host = colon == std::string::npos ? addr : addr.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  return host;
+}
+
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+int Main(int argc, char** argv) {
+  InitTool(argc, argv, kUsage);
+  StderrLogSink sink;
+  RaiseFileLimit();
+  const std::string addr = absl::GetFlag(FLAGS_addr);
+  const std::string hostname = absl::GetFlag(FLAGS_hostname);
+
+  std::string key_path = absl::GetFlag(FLAGS_config);
+  if (key_path.empty()) key_path = DefaultKeyPath();
+  MakeParentDirs(key_path);
+  bool created = false;
+  auto private_key = derp::ServerKeyFile::LoadOrCreate(key_path, &created);
+  if (!private_key.ok()) {
+    std::fprintf(stderr, "derp_server: --config: %s\n", private_key.status().ToString().c_str());
+    return 2;
+  }
+
+  http::TlsServerOptions tls;
+  tls.alpn = {"http/1.1"};
+  std::string tls_line;
+  if (const std::string cert = absl::GetFlag(FLAGS_certfile); !cert.empty()) {
+    tls.cert_file = cert;
+    tls.key_file = absl::GetFlag(FLAGS_keyfile);
+    if (tls.key_file.empty()) {
+      std::fprintf(stderr, "derp_server: --certfile needs --keyfile\n");
+      return 2;
+    }
+    tls_line = "enabled (" + cert + ")";
+  } else {
+    std::vector<std::string> names = {hostname};
+    if (const std::string ip = HostOf(addr); !ip.empty() && ip != hostname) names.push_back(ip);
+    auto self_signed = http::MakeSelfSignedCertificate(names);
+    if (!self_signed.ok()) {
+      std::fprintf(stderr, "derp_server: %s\n", self_signed.status().ToString().c_str());
+      return 1;
+    }
+    auto pin = http::SpkiPinOfCertificate(self_signed->cert_pem);
+    tls.pem = *std::move(self_signed);
+    tls_line = "enabled (self-signed for " + hostname + ", pin " +
+               (pin.ok() ? http::FormatSpkiPin(*pin) : std::string("?")) + ")";
+  }
+  auto tls_context = http::TlsContext::NewServer(tls);
+  if (!tls_context.ok()) {
+    std::fprintf(stderr, "derp_server: TLS: %s\n", tls_context.status().ToString().c_str());
+    return 2;
+  }
+
+  UvLoop loop;
+  int rc = 0;
+  {
+    derp::UvServerOptions derp_options;
+    derp_options.core.private_key = *private_key;
+    auto derp_server = derp::UvServer::Create(loop.get(), std::move(derp_options));
+    if (!derp_server.ok()) {
+      std::fprintf(stderr, "derp_server: %s\n", derp_server.status().ToString().c_str());
+      return 1;
+    }
+    const bool quiet = absl::GetFlag(FLAGS_quiet);
+    RelayPrinter printer(quiet                          ? RelayPrinter::Verbosity::kQuiet
+                         : absl::GetFlag(FLAGS_verbose) ? RelayPrinter::Verbosity::kVerbose
+                                                        : RelayPrinter::Verbosity::kNormal,
+                         3);
+    (*derp_server)->core().set_observer(&printer);
+
+    http::UvServerOptions http_options;
+    http_options.listen = addr;
+    http_options.tls = *tls_context;
+    http_options.max_connections = static_cast<size_t>(absl::GetFlag(FLAGS_max_clients));
+    http_options.log = &sink;
+    auto https = http::UvServer::Listen(loop.get(), http_options, derp_server->get());
+    if (!https.ok()) {
+      std::fprintf(stderr, "derp_server: --addr %s: %s\n", addr.c_str(),
+                   https.status().ToString().c_str());
+      return 1;
+    }
+
+    std::unique_ptr<stun::UvStunServer> stun_server;
+    std::unique_ptr<stun::ServerMetrics> stun_metrics;
+    if (const int stun_port = absl::GetFlag(FLAGS_stun_port); stun_port > 0) {
+      std::string ip = HostOf(addr);
+      const std::string text = ip.empty() ? ":" + std::to_string(stun_port)
+                               : ip.find(':') != std::string::npos
+                                   ? "[" + ip + "]:" + std::to_string(stun_port)
+                                   : ip + ":" + std::to_string(stun_port);
+      auto endpoint = udp::Endpoint::Parse(text);
+      stun::ServerConfig stun_config;
+      if (endpoint.ok()) stun_config.primary = *endpoint;
+      stun_config.software = "meshvpn derp_server";
+      auto stun_core = endpoint.ok() ? stun::Server::Create(stun_config)
+                                     : absl::StatusOr<stun::Server>(endpoint.status());
+      if (!stun_core.ok()) {
+        std::fprintf(stderr, "derp_server: STUN: %s\n", stun_core.status().ToString().c_str());
+        return 2;
+      }
+      auto started =
+          stun::UvStunServer::Start(loop.get(), std::move(*stun_core), Logger(&sink, "stun"));
+      if (!started.ok()) {
+        std::fprintf(stderr, "derp_server: STUN on %s: %s\n", text.c_str(),
+                     started.status().ToString().c_str());
+        return 1;
+      }
+      stun_server = std::move(*started);
+      stun_metrics = std::make_unique<stun::ServerMetrics>(&stun_server->core());
+    }
+
+    derp::ServerMetrics derp_metrics(&(*derp_server)->core());
+    std::unique_ptr<ToolMetrics> metrics;
+    if (const std::string listen = absl::GetFlag(FLAGS_metrics_listen); !listen.empty()) {
+      std::vector<metrics::Collector*> collectors = {&derp_metrics};
+      if (stun_metrics != nullptr) collectors.push_back(stun_metrics.get());
+      auto started = ToolMetrics::Start(loop.get(), listen, &sink, collectors);
+      if (!started.ok()) {
+        std::fprintf(stderr, "derp_server: --metrics-listen: %s\n",
+                     started.status().ToString().c_str());
+        return 1;
+      }
+      metrics = std::move(*started);
+    }
+
+    std::printf("DERP relay server starting...\n");
+    std::printf("Address: %s\n", (*https)->local_address().c_str());
+    std::printf("TLS: %s\n", tls_line.c_str());
+    std::printf("Server key: %s\n",
+                derp::FormatNodeKey((*derp_server)->core().public_key()).c_str());
+    std::printf("Key file: %s%s\n", key_path.c_str(), created ? " (created)" : "");
+    if (stun_server != nullptr) {
+      std::printf("STUN: %s\n", stun_server->local_endpoint(0).ToString().c_str());
+    }
+    if (metrics != nullptr) std::printf("Metrics: %s\n", metrics->url().c_str());
+    std::fflush(stdout);
+
+    App app;
+    app.loop = loop.get();
+    app.derp = derp_server->get();
+    app.sigint = *UvSignal::Create(loop.get(), uv_signal_init);
+    app.sigterm = *UvSignal::Create(loop.get(), uv_signal_init);
+    app.sigint.set_owner(&app);
+    app.sigterm.set_owner(&app);
+    uv_signal_start(app.sigint.get(), &App::OnSignal, SIGINT);
+    uv_signal_start(app.sigterm.get(), &App::OnSignal, SIGTERM);
+    loop.Run();
+
+    // Let the Restarting frames go out, then close everything.
+    (*derp_server)->core().set_observer(nullptr);
+    UvTimer grace = *UvTimer::Create(loop.get(), uv_timer_init);
+    grace.set_owner(loop.get());
+    uv_timer_start(
+        grace.get(), [](uv_timer_t* t) { uv_stop(static_cast<uv_loop_t*>(t->data)); }, 200, 0);
+    loop.Run();
+    RelayPrinter::PrintStatistics((*derp_server)->core().stats(), stdout);
+    std::fflush(stdout);
+    (*derp_server)->CloseAll();
+    https->reset();
+    metrics.reset();
+  }
+  loop.Close();
+  return rc;
+}
+
+}  // namespace
+}  // namespace meshvpn::tools
+
+int main(int argc, char** argv) { return meshvpn::tools::Main(argc, argv); }
