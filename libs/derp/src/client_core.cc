@@ -30,6 +30,36 @@ std::string_view ToString(SendResult result) {
   return "unknown";
 }
 
+ClientStats& operator+=(ClientStats& total, const ClientStats& more) {
+  total.bytes_received += more.bytes_received;
+  total.bytes_sent += more.bytes_sent;
+  total.frames_received += more.frames_received;
+  total.frames_sent += more.frames_sent;
+  total.frames_skipped += more.frames_skipped;
+  total.packets_received += more.packets_received;
+  total.packet_bytes_received += more.packet_bytes_received;
+  total.packets_sent += more.packets_sent;
+  total.packet_bytes_sent += more.packet_bytes_sent;
+  total.packets_forwarded += more.packets_forwarded;
+  total.dropped_too_large += more.dropped_too_large;
+  total.dropped_rate_limited += more.dropped_rate_limited;
+  total.dropped_not_connected += more.dropped_not_connected;
+  total.dropped_output_full += more.dropped_output_full;
+  total.pings_sent += more.pings_sent;
+  total.pongs_received += more.pongs_received;
+  total.pongs_unmatched += more.pongs_unmatched;
+  total.ping_timeouts += more.ping_timeouts;
+  total.pings_received += more.pings_received;
+  total.pongs_sent += more.pongs_sent;
+  total.keepalives_received += more.keepalives_received;
+  total.peer_gone_received += more.peer_gone_received;
+  total.peer_present_received += more.peer_present_received;
+  total.health_received += more.health_received;
+  total.restarting_received += more.restarting_received;
+  total.server_infos_received += more.server_infos_received;
+  return total;
+}
+
 bool ClientCore::TokenBucket::Allow(MonoTime now, size_t bytes) {
   if (now > last) {
     const double elapsed = std::chrono::duration<double>(now - last).count();

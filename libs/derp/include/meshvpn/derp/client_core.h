@@ -82,6 +82,8 @@ struct ClientStats {
   uint64_t restarting_received = 0;
   uint64_t server_infos_received = 0;
 };
+// Field by field: the totals over several connections.
+ClientStats& operator+=(ClientStats& total, const ClientStats& more);
 
 // What the core tells its user; every call comes from inside Feed or HandleExpiry. A handler may
 // call the core's send methods, but must not destroy the core or call Feed/HandleExpiry.
