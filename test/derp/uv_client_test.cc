@@ -89,6 +89,10 @@ class FakeDerpServer final : public http::RequestHandler {
     if (!early.empty()) c->OnStreamData(AsBytes(early));
   }
 
+  // Writes `frames` to every open connection.
+  void SendAll(const std::string& frames) {
+    for (auto& c : connections) c->stream.Write(AsBytes(frames));
+  }
   // Closes every connection from the server's side.
   void CloseAll() {
     for (auto& c : connections) c->stream.Close();
@@ -320,6 +324,47 @@ TEST_CASE("UvClient: the server closing the connection makes the client reconnec
   CHECK(loop.Close() == 0);
 }
 
+TEST_CASE("UvClient: a server's Restarting frame sets the delay of the next attempt") {
+  UvLoop loop;
+  {
+    FakeDerpServer server(loop.get(), nullptr);
+    Events events;
+    auto client = NewClient(loop.get(), Options(server.port()), &events);
+    client->Start();
+    REQUIRE(RunUntil(loop.get(), [&] { return events.ready == 1; }));
+    std::string restarting;
+    AppendRestarting(30ms, 5000ms, &restarting);
+    server.SendAll(restarting);
+    REQUIRE(RunUntil(loop.get(), [&] { return client->stats().core.restarting_received == 1; }));
+    server.CloseAll();
+    REQUIRE(RunUntil(loop.get(), [&] { return events.ready == 2; }));
+    CHECK(events.retries == std::vector<std::chrono::milliseconds>{30ms});
+  }
+  CHECK(loop.Close() == 0);
+}
+
+TEST_CASE("UvClient: output beyond the stream's bound waits for OnStreamWritable") {
+  UvLoop loop;
+  {
+    FakeDerpServer server(loop.get(), nullptr);
+    Events events;
+    UvClientOptions options = Options(server.port());
+    options.http_limits.max_buffered_output = 8 << 10;  // far below one big packet
+    auto client = NewClient(loop.get(), options, &events);
+    client->Start();
+    REQUIRE(RunUntil(loop.get(), [&] { return events.ready == 1; }));
+    std::vector<std::string> sent;
+    for (char c = 'a'; c < 'a' + 8; ++c) {
+      sent.emplace_back(kMaxPacketSize, c);
+      CHECK(client->Send(KeyOf(3), AsBytes(sent.back())));
+    }
+    REQUIRE(RunUntil(loop.get(), [&] { return events.packets.size() == sent.size(); }));
+    for (size_t i = 0; i < sent.size(); ++i) CHECK(events.packets[i].second == sent[i]);
+    CHECK(client->stats().core.dropped_output_full == 0);
+  }
+  CHECK(loop.Close() == 0);
+}
+
 TEST_CASE("UvClient: a server that is down at first is reached once it starts (backoff)") {
   UvLoop loop;
   {
@@ -377,6 +422,35 @@ TEST_CASE("UvClient: refusals: a non-101 answer, a pinned key that does not matc
           loop.get(), [] { return false; }, 300ms);
       CHECK(events.attempts.size() == attempts);
     }
+  }
+  CHECK(loop.Close() == 0);
+}
+
+TEST_CASE("UvClient: a mesh link: WatchConns on every connection, ForwardPacket, ClosePeer") {
+  UvLoop loop;
+  {
+    FakeDerpServer server(loop.get(), nullptr);
+    Events events;
+    UvClientOptions options = Options(server.port());
+    options.core.mesh_key = MeshKey::Parse(std::string(64, '1')).value();
+    auto client = NewClient(loop.get(), options, &events);
+    client->Start();
+    REQUIRE(RunUntil(loop.get(), [&] { return events.ready == 1; }));
+    client->WatchConns();
+    CHECK(client->ForwardPacket(KeyOf(1), KeyOf(2), AsBytes("forwarded")));
+    CHECK(client->ClosePeer(KeyOf(2)));
+    auto types = [&](size_t i) { return server.connections[i]->frame_types; };
+    using FT = FrameType;
+    auto t = [](FT type) { return static_cast<uint8_t>(type); };
+    REQUIRE(RunUntil(loop.get(), [&] { return types(0).size() == 3; }));
+    CHECK(types(0) ==
+          std::vector<uint8_t>{t(FT::kWatchConns), t(FT::kForwardPacket), t(FT::kClosePeer)});
+    CHECK(server.connections[0]->info.mesh_key.ConstantTimeEquals(options.core.mesh_key));
+    // Remembered: the next connection watches from its start.
+    server.CloseAll();
+    REQUIRE(RunUntil(loop.get(), [&] { return events.ready == 2; }));
+    REQUIRE(RunUntil(loop.get(), [&] { return types(1).size() == 1; }));
+    CHECK(types(1) == std::vector<uint8_t>{t(FT::kWatchConns)});
   }
   CHECK(loop.Close() == 0);
 }
