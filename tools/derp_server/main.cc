@@ -3,12 +3,14 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "common/stderr_log_sink.h"
 #include "common/tool_init.h"
@@ -17,6 +19,7 @@
 #include "meshvpn/base/uv_loop.h"
 #include "meshvpn/derp/keys.h"
 #include "meshvpn/derp/server_metrics.h"
+#include "meshvpn/derp/uv_mesh.h"
 #include "meshvpn/derp/uv_server.h"
 #include "meshvpn/http/self_signed.h"
 #include "meshvpn/http/tls_context.h"
@@ -37,6 +40,18 @@ ABSL_FLAG(std::string, config, "",
           "/var/lib/meshvpn/derp_server.key as root, else ~/.local/state/meshvpn/derp_server.key");
 ABSL_FLAG(int32_t, stun_port, 3478, "UDP port of the STUN server on the --addr IP; 0: no STUN");
 ABSL_FLAG(std::string, metrics_listen, "", meshvpn::tools::kMetricsListenHelp);
+ABSL_FLAG(std::string, mesh_key_file, "",
+          "file with the region's mesh key (64 hex digits, as derper's --meshpsk-file): servers "
+          "that share it share their clients");
+ABSL_FLAG(std::vector<std::string>, mesh_with, {},
+          "the other servers of the region, HOST[:PORT] (default port 443), comma-separated; "
+          "each is connected to with the mesh key (this server's own name is skipped)");
+ABSL_FLAG(std::string, mesh_ca_file, "",
+          "certificates (PEM) the mesh peers' TLS certificates are checked against; default: "
+          "--certfile (a region sharing one certificate)");
+ABSL_FLAG(bool, mesh_insecure, false,
+          "do not check the mesh peers' certificates (labs only: a man in the middle would learn "
+          "the mesh key)");
 ABSL_FLAG(int32_t, max_clients, 100000, "connections accepted at once (more are closed)");
 ABSL_FLAG(bool, verbose, false, "print every relayed packet (normally the first 3 of each pair)");
 ABSL_FLAG(bool, quiet, false, "print only the start-up lines and the statistics (benchmarks)");
@@ -102,6 +117,32 @@ std::string HostOf(const std::string& addr) {
   return host;
 }
 
+// "host", "host:port", "1.2.3.4:port", "[2001:db8::1]:port" -> host and port.
+absl::StatusOr<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& text,
+                                                               uint16_t default_port) {
+  std::string host = text;
+  std::string port_text;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string::npos) return absl::InvalidArgumentError("unclosed [");
+    host = text.substr(1, close - 1);
+    if (close + 1 < text.size()) {
+      if (text[close + 1] != ':') return absl::InvalidArgumentError("expected :PORT after ]");
+      port_text = text.substr(close + 2);
+    }
+  } else if (std::count(text.begin(), text.end(), ':') == 1) {
+    const size_t colon = text.find(':');
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+  }
+  uint32_t port = default_port;
+  if (!port_text.empty() && (!absl::SimpleAtoi(port_text, &port) || port == 0 || port > 65535)) {
+    return absl::InvalidArgumentError("bad port");
+  }
+  if (host.empty()) return absl::InvalidArgumentError("no host");
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
 void RaiseFileLimit() {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
@@ -124,6 +165,22 @@ int Main(int argc, char** argv) {
   auto private_key = derp::ServerKeyFile::LoadOrCreate(key_path, &created);
   if (!private_key.ok()) {
     std::fprintf(stderr, "derp_server: --config: %s\n", private_key.status().ToString().c_str());
+    return 2;
+  }
+
+  derp::MeshKey mesh_key;
+  if (const std::string file = absl::GetFlag(FLAGS_mesh_key_file); !file.empty()) {
+    auto loaded = derp::MeshKey::ReadFile(file);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "derp_server: --mesh-key-file: %s\n",
+                   loaded.status().ToString().c_str());
+      return 2;
+    }
+    mesh_key = *std::move(loaded);
+  }
+  const std::vector<std::string> mesh_with = absl::GetFlag(FLAGS_mesh_with);
+  if (!mesh_with.empty() && mesh_key.IsZero()) {
+    std::fprintf(stderr, "derp_server: --mesh-with needs --mesh-key-file\n");
     return 2;
   }
 
@@ -162,6 +219,7 @@ int Main(int argc, char** argv) {
   {
     derp::UvServerOptions derp_options;
     derp_options.core.private_key = *private_key;
+    derp_options.core.mesh_key = mesh_key;
     auto derp_server = derp::UvServer::Create(loop.get(), std::move(derp_options));
     if (!derp_server.ok()) {
       std::fprintf(stderr, "derp_server: %s\n", derp_server.status().ToString().c_str());
@@ -215,6 +273,52 @@ int Main(int argc, char** argv) {
       stun_metrics = std::make_unique<stun::ServerMetrics>(&stun_server->core());
     }
 
+    // The mesh: one link per other server of the region.
+    std::vector<std::unique_ptr<derp::MeshLink>> mesh_links;
+    if (!mesh_with.empty()) {
+      http::TlsClientOptions mesh_tls;
+      mesh_tls.insecure_skip_verify = absl::GetFlag(FLAGS_mesh_insecure);
+      mesh_tls.ca_file = absl::GetFlag(FLAGS_mesh_ca_file);
+      if (mesh_tls.ca_file.empty()) mesh_tls.ca_file = absl::GetFlag(FLAGS_certfile);
+      if (mesh_tls.ca_file.empty() && !mesh_tls.insecure_skip_verify) {
+        std::fprintf(stderr,
+                     "derp_server: --mesh-with needs --mesh-ca-file, --certfile or --mesh-insecure "
+                     "to check the other servers' certificates\n");
+        return 2;
+      }
+      mesh_tls.alpn = {"http/1.1"};
+      auto mesh_tls_context = http::TlsContext::NewClient(mesh_tls);
+      if (!mesh_tls_context.ok()) {
+        std::fprintf(stderr, "derp_server: mesh TLS: %s\n",
+                     mesh_tls_context.status().ToString().c_str());
+        return 2;
+      }
+      for (const std::string& peer : mesh_with) {
+        if (peer.empty()) continue;
+        derp::UvClientOptions link;
+        auto host_port = SplitHostPort(peer, 443);
+        if (!host_port.ok()) {
+          std::fprintf(stderr, "derp_server: --mesh-with %s: %s\n", peer.c_str(),
+                       std::string(host_port.status().message()).c_str());
+          return 2;
+        }
+        link.host = host_port->first;
+        link.port = host_port->second;
+        if (link.host == hostname && link.port == (*https)->port()) continue;  // ourselves
+        link.tls = *mesh_tls_context;
+        link.server_name = link.host;
+        link.http_limits.send_timeout = std::chrono::seconds(30);  // derpserver.go mesh writes
+        auto made = derp::MeshLink::Create(loop.get(), &(*derp_server)->core(), *private_key,
+                                           mesh_key, std::move(link), Logger(&sink, "mesh"));
+        if (!made.ok()) {
+          std::fprintf(stderr, "derp_server: --mesh-with %s: %s\n", peer.c_str(),
+                       made.status().ToString().c_str());
+          return 2;
+        }
+        mesh_links.push_back(std::move(*made));
+      }
+    }
+
     derp::ServerMetrics derp_metrics(&(*derp_server)->core());
     std::unique_ptr<ToolMetrics> metrics;
     if (const std::string listen = absl::GetFlag(FLAGS_metrics_listen); !listen.empty()) {
@@ -239,7 +343,14 @@ int Main(int argc, char** argv) {
       std::printf("STUN: %s\n", stun_server->local_endpoint(0).ToString().c_str());
     }
     if (metrics != nullptr) std::printf("Metrics: %s\n", metrics->url().c_str());
+    if (!mesh_key.IsZero()) {
+      std::string peers;
+      for (const std::string& peer : mesh_with) peers += (peers.empty() ? "" : ", ") + peer;
+      std::printf("Mesh: key from %s; with %s\n", absl::GetFlag(FLAGS_mesh_key_file).c_str(),
+                  peers.empty() ? "(no one yet: others may connect to us)" : peers.c_str());
+    }
     std::fflush(stdout);
+    for (auto& link : mesh_links) link->Start();
 
     App app;
     app.loop = loop.get();
@@ -261,6 +372,7 @@ int Main(int argc, char** argv) {
     loop.Run();
     RelayPrinter::PrintStatistics((*derp_server)->core().stats(), stdout);
     std::fflush(stdout);
+    mesh_links.clear();
     (*derp_server)->CloseAll();
     https->reset();
     metrics.reset();
