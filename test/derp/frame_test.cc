@@ -90,3 +90,69 @@ TEST_CASE("the constants match Tailscale's frame sizes and names") {
 
 }  // namespace
 }  // namespace meshvpn::derp
+
+namespace meshvpn::derp {
+namespace {
+
+TEST_CASE("Consume passes whole frames in place and assembles split ones, at every cut") {
+  std::string stream;
+  for (int i = 0; i < 5; ++i) {
+    AppendFrame(FrameType::kSendPacket, AsBytes(std::string(100 + i * 37, 'a' + i)), &stream);
+  }
+  AppendFrame(FrameType::kKeepAlive, {}, &stream);
+  for (size_t cut = 0; cut <= stream.size(); ++cut) {
+    FrameReader reader;
+    std::string out;
+    size_t in_place = 0;
+    const ByteSpan all = AsBytes(stream);
+    auto collect = [&](ByteSpan piece) {
+      reader.Consume(piece, [&](const FrameView& f) {
+        if (f.payload.data() >= piece.data() && f.payload.data() <= piece.data() + piece.size()) {
+          ++in_place;
+        }
+        AppendFrame(f.type, f.payload, &out);
+        return true;
+      });
+    };
+    collect(all.first(cut));
+    collect(all.subspan(cut));
+    REQUIRE(out == stream);
+    CHECK(in_place >= 5);  // at most one frame (the one cut) was copied
+    CHECK(reader.buffered() == 0);
+  }
+}
+
+TEST_CASE("Consume: the bound may change between frames; stopping drops the rest") {
+  std::string stream;
+  AppendFrame(FrameType::kClientInfo, AsBytes(std::string(50, 'c')), &stream);
+  AppendFrame(FrameType::kSendPacket, AsBytes(std::string(500, 'p')), &stream);
+  FrameReader reader(100);
+  int frames = 0;
+  reader.Consume(AsBytes(stream), [&](const FrameView&) {
+    ++frames;
+    reader.set_max_frame_len(1000);  // the handshake is done: larger frames now
+    return true;
+  });
+  CHECK(frames == 2);
+  CHECK_FALSE(reader.failed());
+
+  FrameReader strict(100);
+  frames = 0;
+  strict.Consume(AsBytes(stream), [&](const FrameView&) {
+    ++frames;
+    return true;
+  });
+  CHECK(frames == 1);
+  CHECK(strict.failed());
+
+  FrameReader stopping;
+  frames = 0;
+  stopping.Consume(AsBytes(stream + stream), [&](const FrameView&) {
+    ++frames;
+    return false;
+  });
+  CHECK(frames == 1);
+}
+
+}  // namespace
+}  // namespace meshvpn::derp

@@ -35,21 +35,35 @@ void FrameReader::Feed(ByteSpan data) {
   buffer_.append(reinterpret_cast<const char*>(data.data()), data.size());
 }
 
+std::optional<size_t> FrameReader::FrameLength(const uint8_t* h) {
+  const size_t len = (size_t{h[1]} << 24) | (size_t{h[2]} << 16) | (size_t{h[3]} << 8) | h[4];
+  if (len <= max_frame_len_) return len;
+  error_ = FrameError::kTooLarge;
+  std::string().swap(buffer_);
+  pos_ = 0;
+  return std::nullopt;
+}
+
+void FrameReader::Compact() {
+  if (pos_ == 0) return;
+  buffer_.erase(0, pos_);
+  pos_ = 0;
+  if (buffer_.empty() && buffer_.capacity() > 4096) std::string().swap(buffer_);
+}
+
 std::optional<FrameView> FrameReader::Next() {
   if (failed()) return std::nullopt;
   const size_t available = buffer_.size() - pos_;
-  if (available < kFrameHeaderLen) return std::nullopt;
-  const auto* h = reinterpret_cast<const uint8_t*>(buffer_.data() + pos_);
-  const size_t len = (size_t{h[1]} << 24) | (size_t{h[2]} << 16) | (size_t{h[3]} << 8) | h[4];
-  if (len > max_frame_len_) {
-    error_ = FrameError::kTooLarge;
-    buffer_.clear();
-    pos_ = 0;
+  if (available < kFrameHeaderLen) {
+    if (available == 0) Compact();
     return std::nullopt;
   }
-  if (available < kFrameHeaderLen + len) return std::nullopt;
-  FrameView frame{h[0], ByteSpan(h + kFrameHeaderLen, len)};
-  pos_ += kFrameHeaderLen + len;
+  const auto* h = reinterpret_cast<const uint8_t*>(buffer_.data() + pos_);
+  const std::optional<size_t> len = FrameLength(h);
+  if (!len) return std::nullopt;
+  if (available < kFrameHeaderLen + *len) return std::nullopt;
+  FrameView frame{h[0], ByteSpan(h + kFrameHeaderLen, *len)};
+  pos_ += kFrameHeaderLen + *len;
   return frame;
 }
 

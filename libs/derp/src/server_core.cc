@@ -93,30 +93,25 @@ void ServerCore::OnData(ConnId id, ByteSpan data) {
   Conn* c = Find(id);
   if (c == nullptr || data.empty()) return;
   processing_ = c;
-  c->reader.Feed(data);
-  ProcessFrames(c);
+  c->reader.Consume(data, [this, c](const FrameView& frame) { return HandleOneFrame(c, frame); });
+  if (!c->closed && c->reader.failed()) {
+    Close(c, CloseReason::kFrameTooLarge, "a frame longer than the server accepts");
+  }
   processing_ = nullptr;
   closed_while_processing_.reset();
 }
 
-void ServerCore::ProcessFrames(Conn* c) {
-  while (!c->closed) {
-    auto frame = c->reader.Next();
-    if (!frame) break;
-    if (c->state == Conn::State::kHandshake) {
-      if (frame->type != static_cast<uint8_t>(FrameType::kClientInfo)) {
-        Close(c, CloseReason::kBadClientInfo,
-              absl::StrCat("expected client info, got frame type ", frame->type));
-        return;
-      }
-      if (!HandleClientInfo(c, frame->payload)) return;
-      continue;
+bool ServerCore::HandleOneFrame(Conn* c, const FrameView& frame) {
+  if (c->state == Conn::State::kHandshake) {
+    if (frame.type != static_cast<uint8_t>(FrameType::kClientInfo)) {
+      Close(c, CloseReason::kBadClientInfo,
+            absl::StrCat("expected client info, got frame type ", frame.type));
+      return false;
     }
-    HandleFrame(c, frame->type, frame->payload);
+    return HandleClientInfo(c, frame.payload);
   }
-  if (!c->closed && c->reader.failed()) {
-    Close(c, CloseReason::kFrameTooLarge, "a frame longer than the server accepts");
-  }
+  HandleFrame(c, frame.type, frame.payload);
+  return !c->closed;
 }
 
 bool ServerCore::HandleClientInfo(Conn* c, ByteSpan payload) {

@@ -39,5 +39,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // What was returned is exactly the stream's first `consumed` bytes.
   Check(consumed <= size);
   Check(reframed == std::string(reinterpret_cast<const char*>(data), consumed));
+
+  // Consume(), the in-place path, cut at other points, gives the same frames and the same
+  // verdict.
+  FrameReader fast(bound);
+  std::string fast_frames;
+  const size_t other_piece = 1 + (piece * 7) % 97;
+  for (size_t at = 0; at < size && !fast.failed(); at += other_piece) {
+    fast.Consume(ByteSpan(data + at, std::min(other_piece, size - at)),
+                 [&](const meshvpn::derp::FrameView& f) {
+                   Check(f.payload.size() <= bound);
+                   Check(meshvpn::derp::AppendFrame(f.type, f.payload, &fast_frames));
+                   return true;
+                 });
+  }
+  Check(fast.failed() == reader.failed());
+  if (!reader.failed()) Check(fast_frames == reframed);
   return 0;
 }

@@ -2,6 +2,7 @@
 // reader that cuts a received stream into frames within a length bound (derp.go's framing).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -45,6 +46,15 @@ class FrameReader {
   // The next complete frame; valid until the next Feed() or Next().
   std::optional<FrameView> Next();
 
+  // The fast path: takes `data` and calls `on_frame(const FrameView&)` for each complete frame
+  // in order while it returns true. Frames that arrive whole in `data` are passed in place, with
+  // no copy; only a frame split across reads is assembled in the reader's buffer. The frame is
+  // valid during the call; `on_frame` may change the bound (set_max_frame_len). Once it returns
+  // false the rest of `data` is dropped (the caller is done with the stream). Do not mix with
+  // Feed()/Next() on one reader.
+  template <typename OnFrame>
+  void Consume(ByteSpan data, OnFrame&& on_frame);
+
   FrameError error() const { return error_; }
   bool failed() const { return error_ != FrameError::kNone; }
   // Received bytes not yet returned as frames.
@@ -53,10 +63,56 @@ class FrameReader {
   void set_max_frame_len(size_t max) { max_frame_len_ = max; }
 
  private:
+  // Length of the frame whose header starts at `h`, or fails the reader if over the bound.
+  std::optional<size_t> FrameLength(const uint8_t* h);
+  // Drops the consumed bytes; gives a large buffer back once it is empty (idle connections).
+  void Compact();
+
   size_t max_frame_len_;
   std::string buffer_;
   size_t pos_ = 0;  // start of the first byte not yet returned
   FrameError error_ = FrameError::kNone;
 };
+
+template <typename OnFrame>
+void FrameReader::Consume(ByteSpan data, OnFrame&& on_frame) {
+  if (failed()) return;
+  size_t at = 0;
+  // First finish a frame that an earlier read left incomplete, taking only what it needs.
+  if (buffered() > 0) {
+    Compact();
+    if (buffer_.size() < kFrameHeaderLen) {
+      const size_t take = std::min(kFrameHeaderLen - buffer_.size(), data.size());
+      buffer_.append(reinterpret_cast<const char*>(data.data()), take);
+      at = take;
+      if (buffer_.size() < kFrameHeaderLen) return;
+    }
+    const auto* h = reinterpret_cast<const uint8_t*>(buffer_.data());
+    const std::optional<size_t> len = FrameLength(h);
+    if (!len) return;
+    const size_t want = kFrameHeaderLen + *len - buffer_.size();
+    const size_t take = std::min(want, data.size() - at);
+    buffer_.append(reinterpret_cast<const char*>(data.data() + at), take);
+    at += take;
+    if (take < want) return;
+    h = reinterpret_cast<const uint8_t*>(buffer_.data());
+    const bool more = on_frame(FrameView{h[0], ByteSpan(h + kFrameHeaderLen, *len)});
+    buffer_.clear();
+    pos_ = 0;
+    if (!more || failed()) return;
+  }
+  // Then every whole frame in place.
+  while (data.size() - at >= kFrameHeaderLen) {
+    const uint8_t* h = data.data() + at;
+    const std::optional<size_t> len = FrameLength(h);
+    if (!len) return;
+    if (data.size() - at < kFrameHeaderLen + *len) break;
+    at += kFrameHeaderLen + *len;
+    if (!on_frame(FrameView{h[0], ByteSpan(h + kFrameHeaderLen, *len)})) return;
+    if (failed()) return;
+  }
+  Compact();
+  buffer_.append(reinterpret_cast<const char*>(data.data() + at), data.size() - at);
+}
 
 }  // namespace meshvpn::derp

@@ -137,7 +137,7 @@ class ServerCore {
   };
 
   // Lifecycle (server_core.cc).
-  void ProcessFrames(Conn* c);
+  bool HandleOneFrame(Conn* c, const FrameView& frame);  // false: stop reading
   bool HandleClientInfo(Conn* c, ByteSpan payload);
   void HandleFrame(Conn* c, uint8_t type, ByteSpan payload);
   void Register(Conn* c);
