@@ -186,6 +186,8 @@ int Main(int argc, char** argv) {
 
   http::TlsServerOptions tls;
   tls.alpn = {"http/1.1"};
+  // DERP connections live for hours and clients rarely resume: no tickets to make per handshake.
+  tls.session_tickets = 0;
   std::string tls_line;
   if (const std::string cert = absl::GetFlag(FLAGS_certfile); !cert.empty()) {
     tls.cert_file = cert;

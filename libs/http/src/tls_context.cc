@@ -269,6 +269,11 @@ absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::NewServer(const TlsServe
   // minutes (thousands of DERP connections), behind a lock. Resumption still works through
   // stateless tickets, which is all TLS 1.3 uses anyway.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  if (options.session_tickets >= 0 &&
+      SSL_CTX_set_num_tickets(ctx, static_cast<size_t>(options.session_tickets)) != 1) {
+    return absl::InternalError("SSL_CTX_set_num_tickets failed: " + internal::DrainOpenSslErrors());
+  }
+  if (options.session_tickets == 0) SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
   MESHVPN_RETURN_IF_ERROR(SetVersions(ctx, options.allow_tls12));
 
   if (!options.cert_file.empty() || !options.key_file.empty()) {

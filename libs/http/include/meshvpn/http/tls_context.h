@@ -54,6 +54,9 @@ struct TlsServerOptions {
   // no_application_protocol alert) instead of going on without ALPN.
   bool require_alpn_match = false;
   bool allow_tls12 = true;  // false: TLS 1.3 only
+  // TLS 1.3 session tickets sent after each handshake (OpenSSL sends 2). 0 sends none: a server
+  // of long-lived connections (DERP) saves the work of making them.
+  int session_tickets = 2;
 };
 
 struct TlsClientOptions {
