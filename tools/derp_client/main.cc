@@ -661,6 +661,9 @@ int Main(int argc, char** argv) {
   if (!(timeout_s > 0)) return Usage("--timeout must be more than 0 seconds");
   if (ping && interval == 0) return Usage("--ping needs an --interval of 1 ms or more");
   if (absl::GetFlag(FLAGS_stay) && send_to.empty()) return Usage("--stay goes with --send-to");
+  if (!ping && !bench && send_to.empty() && (count > 0 || size > 0)) {
+    return Usage("--count and --size go with --send-to, --ping or --bench");
+  }
 
   auto url = ParseServerUrl(absl::GetFlag(FLAGS_server));
   if (!url.ok()) return Usage(std::string(url.status().message()));
