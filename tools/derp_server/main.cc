@@ -155,6 +155,9 @@ int Main(int argc, char** argv) {
   InitTool(argc, argv, kUsage);
   StderrLogSink sink;
   RaiseFileLimit();
+  // A write to a connection the client has just reset would kill the server (libuv writes with
+  // write(2), not send(MSG_NOSIGNAL)); the write fails with EPIPE instead and the link closes.
+  std::signal(SIGPIPE, SIG_IGN);
   const std::string addr = absl::GetFlag(FLAGS_addr);
   const std::string hostname = absl::GetFlag(FLAGS_hostname);
 
