@@ -46,6 +46,9 @@ trap derp_cleanup EXIT
 
 nl() { "$NATLAB" --name "$LAB" "$@"; }
 
+# at_least FILE REGEX N: FILE has at least N lines matching REGEX (evaluated at each e2e_wait try).
+at_least() { (($(grep -c "$2" "$1" 2>/dev/null || true) >= $3)); }
+
 # One certificate for both servers' addresses (as a region sharing a certificate), and the
 # region's mesh key.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=derp" \
@@ -66,12 +69,14 @@ start_server() {
   local node=rendezvous starts
   [[ $host == "$S2" ]] && node=stun
   starts=$(grep -c "^Server key:" "$W/$name.log" 2>/dev/null || true)
-  nl exec "$node" -- "$SERVER" --addr "$host:443" --hostname "$host" --config "$W/$name.key" \
+  # "$NATLAB" itself, not the nl function: a function in the background is a subshell, and
+  # its pid would not be the server's.
+  "$NATLAB" --name "$LAB" exec "$node" -- "$SERVER" --addr "$host:443" --hostname "$host" --config "$W/$name.key" \
     --certfile "$W/tls.crt" --keyfile "$W/tls.key" --stun-port 3478 \
     --metrics-listen "$host:9090" "$@" >>"$W/$name.log" 2>&1 &
   E2E_PIDS+=("$!")
   eval "PID_$name=$!"
-  e2e_wait "$name listening" 10 test "$(grep -c "^Server key:" "$W/$name.log")" -gt "${starts:-0}"
+  e2e_wait "$name listening" 10 at_least "$W/$name.log" "^Server key:" $((${starts:-0} + 1))
 }
 
 # start_client NAME HOST SERVER_IP [FLAGS...]: derp_client on HOST (a or b), its stdin from the
@@ -80,7 +85,7 @@ start_client() {
   local name=$1 host=$2 server=$3
   shift 3
   mkfifo "$W/$name.in"
-  nl exec "$host" -- "$CLIENT" --server "https://$server:443" --ca-file "$W/tls.crt" \
+  "$NATLAB" --name "$LAB" exec "$host" -- "$CLIENT" --server "https://$server:443" --ca-file "$W/tls.crt" \
     --key-file "$W/$name.key" "$@" <"$W/$name.in" >"$W/$name.log" 2>&1 &
   E2E_PIDS+=("$!")
   eval "PID_$name=$!"
@@ -162,18 +167,18 @@ restart)
   e2e_wait "alice lost the server" 10 grep -q "^\[Disconnected\]" "$W/alice.log"
   wait "$PID_s1" 2>/dev/null || true
   start_server s1 "$S1"
-  e2e_wait "alice reconnected" 20 test "$(grep -c '^\[Connected\]' "$W/alice.log")" -ge 2
-  e2e_wait "bob reconnected" 20 test "$(grep -c '^\[Connected\]' "$W/bob.log")" -ge 2
+  e2e_wait "alice reconnected" 20 at_least "$W/alice.log" '^\[Connected\]' 2
+  e2e_wait "bob reconnected" 20 at_least "$W/bob.log" '^\[Connected\]' 2
   say alice "after a graceful restart"
   e2e_wait "bob got the line after the restart" 10 \
     received bob "$KEY_alice" "after a graceful restart"
   e2e_pass "SIGTERM: Restarting frames, both clients back on their own, relaying again"
 
   kill -9 "$PID_s1"
-  e2e_wait "bob lost the server" 10 test "$(grep -c '^\[Disconnected\]' "$W/bob.log")" -ge 2
+  e2e_wait "bob lost the server" 10 at_least "$W/bob.log" '^\[Disconnected\]' 2
   start_server s1 "$S1"
-  e2e_wait "alice reconnected again" 30 test "$(grep -c '^\[Connected\]' "$W/alice.log")" -ge 3
-  e2e_wait "bob reconnected again" 30 test "$(grep -c '^\[Connected\]' "$W/bob.log")" -ge 3
+  e2e_wait "alice reconnected again" 30 at_least "$W/alice.log" '^\[Connected\]' 3
+  e2e_wait "bob reconnected again" 30 at_least "$W/bob.log" '^\[Connected\]' 3
   say alice "after a crash"
   e2e_wait "bob got the line after the crash" 10 received bob "$KEY_alice" "after a crash"
   e2e_pass "SIGKILL: both clients back on their own (backoff), relaying again"
