@@ -17,6 +17,7 @@
 #       100,000 clients (tailscale/tailscale PR #21366).
 #
 #   bench/derp/run.sh BUILD_DIR [--quick] [--json FILE] [--idle "10000 100000"] [--no-coturn]
+#                     [--idle-only]
 #
 # --quick: 2 s per configuration, 1,000 and 10,000 idle clients. As root (namespaces, taskset,
 # ulimit). Needs derp_server and derp_client built, python3, coturn (turnserver,
@@ -28,12 +29,14 @@ QUICK=0
 JSON=""
 IDLE_COUNTS=""
 COTURN=1
+IDLE_ONLY=0
 while (($#)); do
   case $1 in
     --quick) QUICK=1 ;;
     --json) JSON=${2:?--json needs a file}; shift ;;
     --idle) IDLE_COUNTS=${2:?--idle needs counts}; shift ;;
     --no-coturn) COTURN=0 ;;
+    --idle-only) IDLE_ONLY=1 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -49,6 +52,7 @@ done
 if ((QUICK)); then DURATION=2; else DURATION=8; fi
 [[ -n $IDLE_COUNTS ]] || { ((QUICK)) && IDLE_COUNTS="1000 10000" || IDLE_COUNTS="10000 100000"; }
 SIZES=(1400 64)
+((IDLE_ONLY)) && { SIZES=(); COTURN=0; }  # only part (3)
 PAIRS=(1 8 64)
 SERVER_CPU=0
 CLIENT_CPU=1

@@ -220,7 +220,8 @@ liars)
   start_server s1 "$S1"
   start_client bob b "$S1"
   start_client alice a "$S1" --send-to "$KEY_bob"
-  (for i in $(seq 1 400); do printf 'steady %d\n' "$i"; sleep 0.05; done) >&"$FD_alice" &
+  # Longer than the liars take (the two timeouts alone are 20 s); cleanup ends it.
+  (for i in $(seq 1 3000); do printf 'steady %d\n' "$i"; sleep 0.05; done) >&"$FD_alice" &
   E2E_PIDS+=("$!")
   e2e_wait "bob receiving" 10 received bob "$KEY_alice" "steady 5"
   nl exec a -- python3 "$SRC/test/e2e/derp_liar.py" "$S1" 443 >"$W/liars.log" 2>&1 ||

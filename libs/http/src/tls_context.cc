@@ -21,6 +21,7 @@
 #include "meshvpn/base/status.h"
 #include "openssl_error.h"
 #include "spki_pin.h"
+#include "tls_detach.h"
 
 namespace meshvpn::http {
 
@@ -269,11 +270,17 @@ absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::NewServer(const TlsServe
   // minutes (thousands of DERP connections), behind a lock. Resumption still works through
   // stateless tickets, which is all TLS 1.3 uses anyway.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  if (options.session_tickets >= 0 &&
-      SSL_CTX_set_num_tickets(ctx, static_cast<size_t>(options.session_tickets)) != 1) {
+  // A detached session has no SSL left to make tickets with, and its record layer expects the
+  // first application record under fresh keys: no tickets at all.
+  const int tickets = options.detach_after_handshake ? 0 : options.session_tickets;
+  if (tickets >= 0 && SSL_CTX_set_num_tickets(ctx, static_cast<size_t>(tickets)) != 1) {
     return absl::InternalError("SSL_CTX_set_num_tickets failed: " + internal::DrainOpenSslErrors());
   }
-  if (options.session_tickets == 0) SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  if (tickets == 0) SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  if (options.detach_after_handshake) {
+    context->detach_after_handshake_ = true;
+    SSL_CTX_set_keylog_callback(ctx, &internal::CaptureTrafficSecret);
+  }
   MESHVPN_RETURN_IF_ERROR(SetVersions(ctx, options.allow_tls12));
 
   if (!options.cert_file.empty() || !options.key_file.empty()) {

@@ -12,6 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "openssl_error.h"
+#include "tls_detach.h"
+#include "tls_record_layer.h"
 
 namespace meshvpn::http {
 namespace {
@@ -73,6 +75,7 @@ absl::StatusOr<std::unique_ptr<TlsSession>> TlsSession::NewServer(
   std::unique_ptr<TlsSession> session(new TlsSession(std::move(context), ssl, /*server=*/true));
   if (!session->AttachFreshBios()) return absl::ResourceExhaustedError("BIO_new failed");
   SSL_set_accept_state(ssl);
+  if (session->context_->detaches_after_handshake()) SSL_set_app_data(ssl, session.get());
   return session;
 }
 
@@ -128,6 +131,10 @@ void TlsSession::Start() {
 
 void TlsSession::ReceiveCiphertext(ByteSpan data) {
   if (state_ == TlsState::kFailed) return;
+  if (record_ != nullptr) {
+    record_->Append(data);
+    return;
+  }
   while (!data.empty()) {
     const size_t n = std::min(data.size(), kMaxCall);
     if (BIO_write(rbio_, data.data(), static_cast<int>(n)) != static_cast<int>(n)) {
@@ -153,18 +160,91 @@ void TlsSession::Advance() {
       const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
       server_name_ = sni == nullptr ? "" : sni;
     }
-  } else {
-    const int e = SSL_get_error(ssl_, r);
-    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-      FailFromOpenSsl(e, "TLS handshake failed");
-    }
+    DrainWriteBio();
+    if (server_ && context_->detaches_after_handshake()) MaybeDetach();
+    return;
+  }
+  const int e = SSL_get_error(ssl_, r);
+  if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+    FailFromOpenSsl(e, "TLS handshake failed");
   }
   DrainWriteBio();
+}
+
+void TlsSession::MaybeDetach() {
+  std::unique_ptr<internal::PendingTrafficSecrets> secrets = std::move(secrets_);
+  SSL_set_app_data(ssl_, nullptr);
+  if (secrets == nullptr || secrets->client_len == 0 || secrets->server_len == 0) return;
+  if (SSL_version(ssl_) != TLS1_3_VERSION || SSL_has_pending(ssl_) ||
+      BIO_ctrl_pending(wbio_) != 0) {
+    return;
+  }
+  internal::Tls13Cipher cipher;
+  switch (SSL_CIPHER_get_id(SSL_get_current_cipher(ssl_))) {
+    case 0x03001301:
+      cipher = internal::Tls13Cipher::kAes128GcmSha256;
+      break;
+    case 0x03001302:
+      cipher = internal::Tls13Cipher::kAes256GcmSha384;
+      break;
+    case 0x03001303:
+      cipher = internal::Tls13Cipher::kChaCha20Poly1305Sha256;
+      break;
+    default:
+      return;  // TLS_AES_128_CCM_*: stays on OpenSSL
+  }
+  absl::StatusOr<internal::TrafficKeys> read = internal::TrafficKeys::FromSecret(
+      cipher, ByteSpan(secrets->client.data(), secrets->client_len));
+  absl::StatusOr<internal::TrafficKeys> write = internal::TrafficKeys::FromSecret(
+      cipher, ByteSpan(secrets->server.data(), secrets->server_len));
+  if (!read.ok() || !write.ok()) return;
+  // Whatever the client sent after its Finished (its first request, often) is still in the read
+  // BIO as records under the new keys.
+  std::string leftover(BIO_ctrl_pending(rbio_), '\0');
+  size_t got = 0;
+  while (got < leftover.size()) {
+    const int n = BIO_read(rbio_, leftover.data() + got,
+                           static_cast<int>(std::min(leftover.size() - got, kMaxCall)));
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  leftover.resize(got);
+  record_ = std::make_unique<internal::Tls13RecordLayer>(*std::move(read), *std::move(write));
+  SSL_free(ssl_);
+  ssl_ = nullptr;
+  rbio_ = nullptr;
+  wbio_ = nullptr;
+  record_->Append(AsBytes(leftover));
+}
+
+void TlsSession::FailDetached(const absl::Status& status, std::string_view what) {
+  state_ = TlsState::kFailed;
+  error_ = absl::UnavailableError(
+      absl::StrCat(absl::string_view(what.data(), what.size()), ": ", status.message()));
+}
+
+std::string* TlsSession::OutputBuffer() {
+  if (out_pos_ > 0 && out_pos_ >= out_.size() / 2) {
+    out_.erase(0, out_pos_);
+    out_pos_ = 0;
+  }
+  return &out_;
 }
 
 size_t TlsSession::ReadPlaintext(MutableByteSpan out) {
   if (out.empty()) return 0;
   if (state_ != TlsState::kEstablished && state_ != TlsState::kShutdown) return 0;
+  if (record_ != nullptr) {
+    absl::StatusOr<size_t> n = record_->Read(out, OutputBuffer());
+    if (!n.ok()) {
+      FailDetached(n.status(), "TLS record failed");
+      return 0;
+    }
+    if (*n == 0 && record_->peer_closed() && state_ == TlsState::kEstablished) {
+      state_ = TlsState::kPeerClosed;
+    }
+    return *n;
+  }
   ERR_clear_error();
   size_t n = 0;
   const int r = SSL_read_ex(ssl_, out.data(), std::min(out.size(), kMaxCall), &n);
@@ -187,6 +267,13 @@ size_t TlsSession::ReadPlaintext(MutableByteSpan out) {
 size_t TlsSession::WritePlaintext(ByteSpan data) {
   if (data.empty()) return 0;
   if (state_ != TlsState::kEstablished && state_ != TlsState::kPeerClosed) return 0;
+  if (record_ != nullptr) {
+    if (absl::Status s = record_->Send(data, OutputBuffer()); !s.ok()) {
+      FailDetached(s, "TLS write failed");
+      return 0;
+    }
+    return data.size();
+  }
   ERR_clear_error();
   size_t n = 0;
   const int r = SSL_write_ex(ssl_, data.data(), std::min(data.size(), kMaxCall), &n);
@@ -210,6 +297,13 @@ void TlsSession::Shutdown() {
     state_ = TlsState::kShutdown;
     return;
   }
+  if (record_ != nullptr) {
+    state_ = TlsState::kShutdown;
+    if (absl::Status s = record_->SendCloseNotify(OutputBuffer()); !s.ok()) {
+      FailDetached(s, "TLS shutdown failed");
+    }
+    return;
+  }
   ERR_clear_error();
   const int r = SSL_shutdown(ssl_);
   state_ = TlsState::kShutdown;
@@ -231,6 +325,15 @@ void TlsSession::ConsumeCiphertext(size_t n) {
 }
 
 void TlsSession::ReleaseBuffers() {
+  if (record_ != nullptr) {
+    if (out_pos_ == out_.size()) {
+      std::string().swap(out_);
+      out_pos_ = 0;
+    }
+    record_->ReleaseBuffers();
+    return;
+  }
+  if (ssl_ == nullptr) return;
   if (BIO_ctrl_pending(rbio_) != 0 || BIO_ctrl_pending(wbio_) != 0) return;
   if (out_pos_ == out_.size()) {
     std::string().swap(out_);
@@ -259,16 +362,14 @@ bool TlsSession::AttachFreshBios() {
 
 std::string_view TlsSession::version() const {
   if (state_ == TlsState::kHandshaking) return "";
+  if (ssl_ == nullptr) return "TLSv1.3";  // detached
   return SSL_get_version(ssl_);
 }
 
 void TlsSession::DrainWriteBio() {
   const size_t pending = BIO_ctrl_pending(wbio_);
   if (pending == 0) return;
-  if (out_pos_ > 0 && out_pos_ >= out_.size() / 2) {
-    out_.erase(0, out_pos_);
-    out_pos_ = 0;
-  }
+  OutputBuffer();
   const size_t old = out_.size();
   out_.resize(old + pending);
   size_t got = 0;

@@ -16,6 +16,11 @@ struct ssl_st;  // OpenSSL's SSL
 struct bio_st;  // OpenSSL's BIO
 
 namespace meshvpn::http {
+namespace internal {
+class Tls13RecordLayer;
+struct PendingTrafficSecrets;
+void CaptureTrafficSecret(const ssl_st* ssl, const char* line);
+}  // namespace internal
 
 // The record path (docs/http.md draws it).
 enum class TlsState {
@@ -29,6 +34,8 @@ std::string_view ToString(TlsState state);
 
 // Ciphertext the peer sent goes in with ReceiveCiphertext; what the session wants sent (its
 // handshake flights, records, alerts) is PendingCiphertext(). Nothing here touches a socket.
+// A server whose context detaches after the handshake (TlsServerOptions) frees its SSL once
+// TLS 1.3 is established and protects records itself; nothing changes for the caller.
 // Threading: one thread at a time.
 class TlsSession {
  public:
@@ -72,6 +79,8 @@ class TlsSession {
   // "TLSv1.3", once established.
   std::string_view version() const;
   bool is_server() const { return server_; }
+  // The SSL object was freed after the handshake: records go through our own TLS 1.3 layer.
+  bool detached() const { return record_ != nullptr; }
 
  private:
   TlsSession(std::shared_ptr<const TlsContext> context, ssl_st* ssl, bool server);
@@ -80,6 +89,13 @@ class TlsSession {
   void Advance();
   void DrainWriteBio();
   void FailFromOpenSsl(int ssl_error, std::string_view what);
+  // After a server handshake: moves to the record layer when it can (TLS 1.3, a known cipher,
+  // both secrets seen, nothing buffered inside OpenSSL); otherwise stays on OpenSSL.
+  void MaybeDetach();
+  void FailDetached(const absl::Status& status, std::string_view what);
+  // out_, compacted, to append records to.
+  std::string* OutputBuffer();
+  friend void internal::CaptureTrafficSecret(const ssl_st* ssl, const char* line);
 
   std::shared_ptr<const TlsContext> context_;
   ssl_st* ssl_;
@@ -93,6 +109,8 @@ class TlsSession {
   std::string out_;  // ciphertext drained from the write BIO, not yet consumed
   size_t out_pos_ = 0;
   bool shutdown_sent_ = false;
+  std::unique_ptr<internal::PendingTrafficSecrets> secrets_;  // during a detaching handshake
+  std::unique_ptr<internal::Tls13RecordLayer> record_;        // once detached
 };
 
 }  // namespace meshvpn::http
