@@ -296,13 +296,20 @@ absl::Status Tls13RecordLayer::OnHandshakeMessages(std::string* ciphertext_out) 
 }
 
 absl::StatusOr<size_t> Tls13RecordLayer::Read(MutableByteSpan out, std::string* ciphertext_out) {
+  if (!failure_.ok()) return failure_;
   if (out.empty()) return 0;
   if (plain_pos_ == plain_.size()) {
     plain_.clear();
     plain_pos_ = 0;
     if (peer_closed_) return 0;
-    MESHVPN_ASSIGN_OR_RETURN(const bool opened, OpenNextRecord(ciphertext_out));
-    if (!opened) return 0;
+    absl::StatusOr<bool> opened = OpenNextRecord(ciphertext_out);
+    if (!opened.ok()) {
+      failure_ = opened.status();
+      std::string().swap(in_);
+      in_pos_ = 0;
+      return failure_;
+    }
+    if (!*opened) return 0;
   }
   const size_t n = std::min(out.size(), plain_.size() - plain_pos_);
   std::memcpy(out.data(), plain_.data() + plain_pos_, n);

@@ -62,7 +62,7 @@ class Tls13RecordLayer {
   // record has not arrived yet, or after close_notify (peer_closed()). A KeyUpdate updates the
   // read keys (and, when the peer asked, appends our own KeyUpdate to `ciphertext_out` and
   // updates the write keys). Any other record type, a bad tag, an oversized record: an error,
-  // after which the session is dead.
+  // and every later Read returns it again.
   absl::StatusOr<size_t> Read(MutableByteSpan out, std::string* ciphertext_out);
   // Seals application data (records of at most 16 KiB) onto `ciphertext_out`.
   absl::Status Send(ByteSpan plaintext, std::string* ciphertext_out);
@@ -88,6 +88,7 @@ class Tls13RecordLayer {
   std::string plain_;  // plaintext of the last application-data record, from plain_pos_
   size_t plain_pos_ = 0;
   bool peer_closed_ = false;
+  absl::Status failure_;  // the first error Read met
 };
 
 }  // namespace meshvpn::http::internal

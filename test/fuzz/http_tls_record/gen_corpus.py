@@ -4,7 +4,8 @@
 Byte 0 even: ciphertext mode (bit 1: the peer reads the server's flight; bits 2-7: piece size
 sqrt, 0 = all at once); ClientHellos come from Python's ssl module over memory BIOs, so they are
 real TLS 1.3 / 1.2 hellos (with SNI and ALPN), plus truncations and forgeries of them.
-Byte 0 odd: after a real handshake, a script of [op][len][bytes] (see FuzzEstablished).
+Byte 0 odd: after a real handshake, a script of [op][len][bytes] (see FuzzEstablished); bit 1
+set (byte 0 = 3): the server has detached from OpenSSL (our own TLS 1.3 record layer).
 """
 import os
 import ssl
@@ -75,3 +76,10 @@ seed("est_close_notify.bin", b"\x01" + op(0, GET) + op(5) + op(3))
 seed("est_timeout.bin", b"\x01" + op(0, b"GET / HTTP/1.1\r\n") + op(4, bytes(50)) + op(3))
 seed("est_garbage_then_eof.bin", b"\x01" + op(2, b"\x16\x03\x03\x00\x04\x01\x00\x00\x00") + op(6))
 seed("est_bad_http.bin", b"\x01" + op(0, b"BREW /pot HTCPCP/1.0\r\n\r\n") + op(3))
+
+# The same scripts against a server that detached from OpenSSL after the handshake.
+for name in sorted(os.listdir(HERE)):
+    if name.startswith("est_"):
+        with open(os.path.join(HERE, name), "rb") as f:
+            data = f.read()
+        seed("detached_" + name[4:], b"\x03" + data[1:])

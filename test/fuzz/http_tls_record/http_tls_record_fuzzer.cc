@@ -9,7 +9,8 @@
 //         Router), raw bytes injected into the ciphertext stream (corrupt, truncated, forged
 //         records), the client reading what the server sent, clock steps, close_notify, EOF.
 //         The session never goes back to kHandshaking, pending ciphertext stays bounded, and
-//         after EOF the stack wants to close.
+//         after EOF the stack wants to close. Bit 1 set: the server detaches from OpenSSL after
+//         the handshake, so the records go through our own TLS 1.3 record layer.
 // No crash and no leak in either mode.
 #include <chrono>
 #include <cstdint>
@@ -39,6 +40,7 @@ void Check(bool condition) {
 
 struct Contexts {
   std::shared_ptr<const TlsContext> server;
+  std::shared_ptr<const TlsContext> detaching_server;  // detach_after_handshake
   std::shared_ptr<const TlsContext> client;
 };
 
@@ -51,12 +53,15 @@ const Contexts& GetContexts() {
     server_options.pem = *cert;
     auto server = TlsContext::NewServer(server_options);
     Check(server.ok());
+    server_options.detach_after_handshake = true;
+    auto detaching = TlsContext::NewServer(server_options);
+    Check(detaching.ok());
     TlsClientOptions client_options;
     client_options.insecure_skip_verify = true;
     client_options.alpn = {"http/1.1"};
     auto client = TlsContext::NewClient(client_options);
     Check(client.ok());
-    return new Contexts{*std::move(server), *std::move(client)};
+    return new Contexts{*std::move(server), *std::move(detaching), *std::move(client)};
   }();
   return *contexts;
 }
@@ -89,8 +94,9 @@ constexpr size_t kMaxPendingWire =
 constexpr size_t kMaxFlight = 16 * 1024;
 
 struct Server {
-  Server() {
-    auto session = TlsSession::NewServer(GetContexts().server);
+  explicit Server(bool detaching = false) {
+    auto session =
+        TlsSession::NewServer(detaching ? GetContexts().detaching_server : GetContexts().server);
     Check(session.ok());
     auto core = std::make_unique<ServerConnection>(&clock, &GetRouter(), ServerLimits{}, &stats);
     conn = core.get();
@@ -153,8 +159,8 @@ void FuzzHandshake(uint8_t split, const uint8_t* data, size_t size, bool read_ou
 }
 
 // Mode 1: a real client, then a script of plaintext, forged records and events.
-void FuzzEstablished(const uint8_t* data, size_t size) {
-  Server server;
+void FuzzEstablished(const uint8_t* data, size_t size, bool detaching) {
+  Server server(detaching);
   auto made = TlsSession::NewClient(GetContexts().client, "localhost");
   Check(made.ok());
   std::unique_ptr<TlsSession> client = *std::move(made);
@@ -173,6 +179,7 @@ void FuzzEstablished(const uint8_t* data, size_t size) {
   }
   Check(client->established());
   Check(server.stack->tls()->established());
+  Check(server.stack->tls()->detached() == detaching);  // TLS 1.3, AES-128-GCM
 
   uint8_t plaintext[16 * 1024];
   auto client_reads = [&] {
@@ -244,7 +251,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if ((mode & 1) == 0) {
     FuzzHandshake(static_cast<uint8_t>(mode >> 2), data + 1, size - 1, (mode & 2) != 0);
   } else {
-    FuzzEstablished(data + 1, size - 1);
+    FuzzEstablished(data + 1, size - 1, (mode & 2) != 0);
   }
   return 0;
 }
