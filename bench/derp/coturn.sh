@@ -191,9 +191,11 @@ measure() {
 # Picked by hand on this machine (see bench/derp/README.md): the pacing that got the most packets
 # through. Over UDP, p0 for 1 pair (uclient's coarse tick caps 2 sessions at 25,000/s), c0 for 8
 # and 64 (p0 there overloads uclient itself, which then feeds the server less). Over TLS, the
-# fastest pacing that does not stall, then slower ones; at 64 pairs of 1400 B, c1 and c2 run
-# but deliver almost nothing (uclient loses its framing on the TLS stream: 98% "loss", "Wrong
-# integrity" by the thousand), c5 is clean.
+# fastest pacing that does not stall, then slower ones; at 64 pairs of 1400 B, c1 and c2 ran but
+# delivered almost nothing (98% "loss"), c5 got the most through. uclient reads one message per
+# SSL_read and does not reassemble, so over TLS at 1400 B it loses messages split across reads
+# ("Wrong integrity in a message received from server" by the thousand): the TLS rows with more
+# than one pair of 1400 B vary 2-5x from run to run and understate coturn.
 pacings() {
   case $1:$2:$3 in
     udp:*:1) echo "p0" ;;
