@@ -71,6 +71,8 @@ struct MapBuilder::Entry {
 // A connected node's stream and what is queued for it. A peer is in at most one of changed,
 // removed and patches; `unknown` marks the changed peers the node has not been told of yet.
 struct MapBuilder::Session {
+  explicit Session(uint64_t node_id) : id(node_id) {}
+  uint64_t id;
   uint64_t seq = 0;
   bool dirty = false;
   bool needs_full = false;
@@ -126,7 +128,11 @@ const v1::Node* MapBuilder::node(uint64_t id) const {
   return it == nodes_.end() ? nullptr : &it->second->node;
 }
 
-void MapBuilder::MarkDirty(Session& s) { s.dirty = true; }
+void MapBuilder::MarkDirty(Session& s) {
+  if (s.dirty) return;
+  s.dirty = true;
+  dirty_.push_back(s.id);
+}
 
 void MapBuilder::Reencode(Entry& e) {
   e.node.clear_machine_key();
@@ -317,7 +323,7 @@ void MapBuilder::RemoveNode(uint64_t id) {
 absl::StatusOr<std::string> MapBuilder::OpenSession(uint64_t id) {
   if (!nodes_.contains(id)) return absl::NotFoundError(absl::StrCat("map: no node ", id));
   auto& slot = sessions_[id];
-  slot = std::make_unique<Session>();
+  slot = std::make_unique<Session>(id);
   return FullMap(id, slot.get(), /*from_scratch=*/false);
 }
 
@@ -325,12 +331,15 @@ void MapBuilder::CloseSession(uint64_t id) { sessions_.erase(id); }
 
 std::vector<uint64_t> MapBuilder::TakeDirtySessions() {
   std::vector<uint64_t> out;
-  for (auto& [id, s] : sessions_) {
-    if (s->dirty) {
-      s->dirty = false;
-      out.push_back(id);
-    }
+  out.reserve(dirty_.size());
+  for (const uint64_t id : dirty_) {
+    // Closed since, or reopened (a new session starts clean): skip; taken already: skip.
+    auto it = sessions_.find(id);
+    if (it == sessions_.end() || !it->second->dirty) continue;
+    it->second->dirty = false;
+    out.push_back(id);
   }
+  dirty_.clear();
   std::sort(out.begin(), out.end());
   return out;
 }

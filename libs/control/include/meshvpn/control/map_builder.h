@@ -89,7 +89,7 @@ class MapBuilder {
   const MapPolicy* policy_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Entry>> nodes_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Session>> sessions_;
-  std::vector<uint64_t> dirty_;
+  std::vector<uint64_t> dirty_;  // sessions marked dirty since the last TakeDirtySessions
   v1::DerpMap derp_map_;
   v1::DnsConfig dns_;
   std::string domain_;
