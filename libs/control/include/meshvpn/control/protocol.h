@@ -26,7 +26,9 @@ inline constexpr size_t kMaxEnvelopeBytes = 16 * 1024 * 1024;
 
 // Serializes an Envelope (bounded by kMaxEnvelopeBytes).
 absl::StatusOr<std::string> EncodeEnvelope(const v1::Envelope& envelope);
-// Parses one Envelope; an oversized or malformed one, or one with no body, is an error.
+// Parses one Envelope; an oversized or malformed one, or one with no body, is an error. The
+// first call silences protobuf's own log lines below FATAL (a peer could flood the log with
+// them; the returned error already says the message was bad).
 absl::StatusOr<v1::Envelope> DecodeEnvelope(ByteSpan bytes);
 
 }  // namespace meshvpn::control
