@@ -119,6 +119,10 @@ class Store {
   virtual absl::StatusOr<PreAuthKeyRecord> FindPreAuthKeyByPrefix(std::string_view prefix) = 0;
   // Sets its expiration to now (a key that already expired keeps its time).
   virtual absl::Status ExpirePreAuthKey(uint64_t id) = 0;
+  // Marks a single-use key used (re-authentication of a known node spends a key without
+  // registering a node). FailedPrecondition, changing nothing, if the key is reusable, expired or
+  // already used; NotFound if there is no such key.
+  virtual absl::Status UsePreAuthKey(uint64_t id) = 0;
 
   // Nodes. RegisterNode, in one transaction: allocates the node's id and its IPv4 and IPv6
   // addresses, inserts it and, with `single_use_key_id`, marks that single-use key used. It

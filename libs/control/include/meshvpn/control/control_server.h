@@ -1,0 +1,235 @@
+// ControlServer: the coordination server's logic on the loop: registers machines that come in
+// over the Noise channel (pre-auth keys, or an auth URL an admin approves), keeps the store and
+// the map builder in step, streams each node its map, expires keys, deletes ephemeral nodes that
+// went away, and offers the admin operations the API and CLI call.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "meshvpn/base/clock.h"
+#include "meshvpn/base/uv_handle.h"
+#include "meshvpn/control/map_builder.h"
+#include "meshvpn/control/map_policy.h"
+#include "meshvpn/control/store.h"
+#include "meshvpn/control/uv_channel_server.h"
+#include "meshvpn/control/uv_map_streamer.h"
+
+namespace meshvpn::control {
+
+struct ControlServerConfig {
+  // What clients are told: auth URLs are server_url + "/auth/" + registration id.
+  std::string server_url = "http://127.0.0.1:8080";
+  std::string base_domain = "mesh.internal";  // MagicDNS: every node is NAME.base_domain
+  // How long a node key stays valid after (re-)authentication; zero: keys never expire. Tagged
+  // nodes do not expire (Tailscale's default for tagged devices).
+  std::chrono::milliseconds node_key_expiry = std::chrono::hours(24 * 180);
+  // An ephemeral node is deleted this long after its last stream closed.
+  std::chrono::milliseconds ephemeral_inactivity_timeout = std::chrono::minutes(30);
+  // Interactive registrations waiting for an admin: forgotten after this, at most this many.
+  std::chrono::milliseconds pending_registration_ttl = std::chrono::minutes(30);
+  size_t max_pending_registrations = 10000;
+  std::chrono::milliseconds keepalive = std::chrono::seconds(60);
+  // Endpoints, home DERP region and last seen change often; they reach the maps at once and the
+  // store in batches, this often (and at shutdown).
+  std::chrono::milliseconds persist_interval = std::chrono::seconds(10);
+  v1::DerpMap derp_map;
+  v1::DnsConfig dns;  // base_domain and magic_dns are filled in from the fields above
+};
+
+// A registration an admin has yet to approve ("mini-headscale nodes register --key ID").
+struct PendingRegistration {
+  std::string id;  // 24 random lowercase letters and digits: the URL's last part
+  x25519::PublicKey machine_key;
+  x25519::PublicKey node_key;
+  std::string hostname;
+  std::string os;
+  bool ephemeral = false;
+  uint64_t existing_node_id = 0;  // re-authentication of a known (expired) node
+  int64_t created_ms = 0;
+  uint64_t channel_id = 0;  // the channel waiting for the answer; 0 when it closed
+};
+
+// A node as the admin sees it.
+struct NodeStatus {
+  NodeRecord node;
+  std::string user_name;
+  bool online = false;
+  bool expired = false;
+};
+
+struct CreatedKey {
+  std::string key;  // the secret: shown once, never logged
+  PreAuthKeyRecord pre_auth;
+  ApiKeyRecord api;
+};
+
+struct ControlServerStats {
+  uint64_t registrations = 0;          // nodes created
+  uint64_t reauthentications = 0;      // known nodes given a fresh key expiry
+  uint64_t key_rotations = 0;          // node keys replaced
+  uint64_t registrations_refused = 0;  // bad or used keys, version, bad requests
+  uint64_t interactive_started = 0;    // auth URLs handed out
+  uint64_t map_requests = 0;
+  uint64_t expired = 0;            // keys that ran out while the server ran
+  uint64_t ephemeral_deleted = 0;  // ephemeral nodes removed after going offline
+  uint64_t store_errors = 0;       // store calls that failed for a reason not the client's
+  uint64_t persisted = 0;          // batched node writes
+};
+
+// What the server tells its operator; mini-headscale prints the seed's lines from these. Never
+// given a secret.
+class ControlServerEvents {
+ public:
+  virtual ~ControlServerEvents() = default;
+  virtual void OnRegistrationRequest(const x25519::PublicKey& /*machine_key*/,
+                                     const v1::RegisterRequest& /*request*/) {}
+  virtual void OnAuthUrl(const PendingRegistration& /*pending*/, const std::string& /*url*/) {}
+  virtual void OnRegistered(const NodeRecord& /*node*/, const UserRecord& /*user*/,
+                            bool /*new_node*/) {}
+  virtual void OnRegistrationRefused(const x25519::PublicKey& /*machine_key*/,
+                                     const std::string& /*reason*/) {}
+  virtual void OnMapRequest(const NodeRecord& /*node*/, const v1::MapRequest& /*request*/) {}
+  virtual void OnStreamOpened(const NodeRecord& /*node*/) {}
+  virtual void OnStreamClosed(const NodeRecord& /*node*/) {}
+  virtual void OnNodeExpired(const NodeRecord& /*node*/) {}
+  virtual void OnNodeDeleted(const NodeRecord& /*node*/, std::string_view /*why*/) {}
+  virtual void OnStoreError(const absl::Status& /*error*/) {}
+};
+
+class ControlServer final : public ChannelAcceptor {
+ public:
+  // Loads every user and node from `store` into the map builder. `store`, `policy`, `events`
+  // and `clock` (null: the real clock) outlive the server.
+  static absl::StatusOr<std::unique_ptr<ControlServer>> Create(uv_loop_t* loop, Store* store,
+                                                               const MapPolicy* policy,
+                                                               ControlServerConfig config,
+                                                               ControlServerEvents* events,
+                                                               const Clock* clock = nullptr);
+  ~ControlServer() override;
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // ChannelAcceptor.
+  void OnChannelOpen(ChannelSession& session) override;
+  void OnEnvelope(ChannelSession& session, v1::Envelope envelope) override;
+  void OnChannelClosed(ChannelSession& session, const absl::Status& why) override;
+
+  // Admin operations (the REST API and the CLI). Errors are the store's (store.h), or
+  // InvalidArgument / NotFound naming what was wrong.
+  absl::StatusOr<UserRecord> CreateUser(std::string_view name, std::string_view display_name);
+  absl::StatusOr<std::vector<UserRecord>> ListUsers();
+  absl::Status DeleteUser(std::string_view name);
+
+  // `expiration` zero: the key never expires. Tags must be "tag:NAME".
+  absl::StatusOr<CreatedKey> CreatePreAuthKey(std::string_view user_name, bool reusable,
+                                              bool ephemeral, std::chrono::milliseconds expiration,
+                                              const std::vector<std::string>& tags);
+  absl::StatusOr<std::vector<PreAuthKeyRecord>> ListPreAuthKeys(std::string_view user_name);
+  absl::Status ExpirePreAuthKey(std::string_view prefix);
+
+  std::vector<NodeStatus> ListNodes() const;  // by id
+  absl::StatusOr<NodeStatus> GetNode(uint64_t id) const;
+  std::vector<PendingRegistration> ListPending() const;
+  // Approves an interactive registration for `user_name`: the waiting client hears at once.
+  absl::StatusOr<NodeRecord> ApproveRegistration(std::string_view registration_id,
+                                                 std::string_view user_name);
+  // The key expires now: the node leaves its peers' maps at once and must log in again.
+  absl::StatusOr<NodeRecord> ExpireNode(uint64_t id);
+  absl::Status DeleteNode(uint64_t id);
+  // A new MagicDNS name (a DNS label, unique in the tailnet).
+  absl::StatusOr<NodeRecord> RenameNode(uint64_t id, std::string_view new_name);
+
+  absl::StatusOr<CreatedKey> CreateApiKey(std::chrono::milliseconds expiration);
+  absl::StatusOr<std::vector<ApiKeyRecord>> ListApiKeys();
+  absl::Status ExpireApiKey(std::string_view prefix);
+  // OK if `key` is a current API key (constant-time hash compare); Unauthenticated otherwise,
+  // with a message that never repeats the key.
+  absl::Status AuthenticateApiKey(std::string_view key);
+
+  // Writes the batched node changes now (also at destruction).
+  void PersistNow();
+
+  const MapBuilder& builder() const { return builder_; }
+  const UvMapStreamer& streamer() const { return *streamer_; }
+  bool online(uint64_t node_id) const { return stream_channel_.contains(node_id); }
+  const ControlServerStats& stats() const { return stats_; }
+  const ControlServerConfig& config() const { return config_; }
+
+ private:
+  struct Channel {
+    ChannelSession* session = nullptr;
+    uint64_t node_id = 0;    // registered (or recognised) on this channel
+    std::string pending_id;  // waiting for approval
+  };
+
+  ControlServer(uv_loop_t* loop, Store* store, const MapPolicy* policy, ControlServerConfig config,
+                ControlServerEvents* events, const Clock* clock);
+  absl::Status Load();
+  int64_t NowMs() const;
+
+  // Registration (control_server_register.cc).
+  void HandleRegister(Channel& channel, const v1::RegisterRequest& request);
+  void RegisterWithAuthKey(Channel& channel, const v1::RegisterRequest& request,
+                           const x25519::PublicKey& node_key, const NodeRecord* existing);
+  void StartInteractive(Channel& channel, const v1::RegisterRequest& request,
+                        const x25519::PublicKey& node_key, const NodeRecord* existing);
+  void HandleKnownMachine(Channel& channel, const v1::RegisterRequest& request,
+                          const x25519::PublicKey& node_key, NodeRecord& node);
+  void SendAuthorized(ChannelSession& session, const NodeRecord& node);
+  void Refuse(Channel& channel, const std::string& reason);
+  void FailTransient(Channel& channel, const absl::Status& error);
+  absl::StatusOr<NodeRecord> CreateNode(NodeRecord record, std::optional<uint64_t> single_use_key);
+  int64_t FreshKeyExpiry(const std::vector<std::string>& tags) const;
+
+  // The map side (control_server.cc).
+  void HandleMapRequest(Channel& channel, const v1::MapRequest& request);
+  // Sends the close, then forgets the channel (Close brings no OnChannelClosed).
+  void CloseChannel(ChannelSession& session, std::string_view reason);
+  void DropChannel(uint64_t channel_id);
+  void Publish(const NodeRecord& node);  // upsert into the builder (+ expiry bookkeeping)
+  void Unpublish(uint64_t id);
+  absl::StatusOr<NodeRecord> SaveNode(const NodeRecord& node);  // UpdateNode + cache
+  void ForgetNode(uint64_t id, std::string_view why);
+  void OnTick();
+  static void OnTimer(uv_timer_t* timer);
+
+  uv_loop_t* loop_;
+  Store* store_;
+  ControlServerConfig config_;
+  ControlServerEvents* events_;
+  const Clock* clock_;
+  ControlServerEvents quiet_;
+  MapBuilder builder_;
+  std::unique_ptr<UvMapStreamer> streamer_;
+  UvTimer tick_;
+
+  absl::flat_hash_map<uint64_t, Channel> channels_;  // by channel id
+  absl::flat_hash_map<uint64_t, NodeRecord> nodes_;  // the store's nodes, cached
+  absl::flat_hash_map<uint64_t, UserRecord> users_;
+  absl::flat_hash_map<x25519::PublicKey, uint64_t> by_machine_key_;
+  absl::flat_hash_set<std::string> names_;                  // given names in use
+  absl::flat_hash_map<uint64_t, uint64_t> stream_channel_;  // node id -> its stream's channel id
+  absl::flat_hash_map<std::string, PendingRegistration> pending_;
+  absl::flat_hash_map<x25519::PublicKey, std::string> pending_by_machine_;
+  std::set<std::pair<int64_t, uint64_t>> expiries_;            // (key expiry ms, node id)
+  absl::flat_hash_map<uint64_t, int64_t> ephemeral_deadline_;  // node id -> delete at (ms)
+  absl::flat_hash_set<uint64_t> dirty_;                        // to persist in the next batch
+  MonoTime last_persist_;
+  ControlServerStats stats_;
+};
+
+}  // namespace meshvpn::control
