@@ -63,6 +63,7 @@ v1::Envelope ControlClientCore::RegisterRequest(bool followup) const {
   v1::RegisterRequest* r = e.mutable_register_request();
   r->set_version(kCapabilityVersion);
   r->set_node_key(KeyBytes(config_.node_key));
+  if (!config_.old_node_key.IsZero()) r->set_old_node_key(KeyBytes(config_.old_node_key));
   r->set_auth_key(config_.auth_key);
   *r->mutable_hostinfo() = config_.hostinfo;
   r->set_ephemeral(config_.ephemeral);

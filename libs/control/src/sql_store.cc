@@ -312,6 +312,21 @@ class SqlStore final : public Store {
     return ExpireKey("ExpirePreAuthKey", "pre_auth_keys", "pre-auth key", id);
   }
 
+  absl::Status UsePreAuthKey(uint64_t id) override {
+    std::lock_guard lock(mutex_);
+    const SqlValue params[] = {Id(id)};
+    return Annotate(
+        "UsePreAuthKey", Transact([&]() -> absl::Status {
+          MESHVPN_ASSIGN_OR_RETURN(
+              const SqlRows rows,
+              connection_->Query("SELECT user_id FROM pre_auth_keys WHERE id = $1", params));
+          if (rows.empty()) {
+            return absl::NotFoundError(absl::StrCat("pre-auth key ", id, " not found"));
+          }
+          return ConsumeSingleUseKey(id, static_cast<uint64_t>(rows[0].Int(0)));
+        }));
+  }
+
   // --- nodes ---------------------------------------------------------------------------------
 
   absl::StatusOr<NodeRecord> RegisterNode(const NodeRecord& node,

@@ -46,6 +46,9 @@ class ControlClientEvents {
 
 struct ControlClientConfig {
   x25519::PublicKey node_key;
+  // Set when node_key replaces this one (key rotation): the server keeps the node and its
+  // addresses without a new login. Zero: not rotating.
+  x25519::PublicKey old_node_key;
   x25519::PublicKey disco_key;  // may be zero until magicsock has one
   v1::Hostinfo hostinfo;
   std::string auth_key;  // a pre-auth key; empty: interactive (OnAuthUrl)
