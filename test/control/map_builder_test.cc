@@ -246,5 +246,29 @@ TEST_CASE("a node added and removed between flushes never reaches a peer", "[con
   CHECK(h.builder.TakeUpdate(1).empty());
 }
 
+TEST_CASE("the naive path sends whole maps rebuilt from scratch", "[control][map]") {
+  AllowAllPolicy policy;
+  MapBuilder builder(&policy);
+  builder.set_naive_full_maps(true);
+  for (uint64_t id = 1; id <= 3; ++id) builder.UpsertNode(NewNode(id, 0));
+  REQUIRE(builder.OpenSession(1).ok());
+  REQUIRE(builder.OpenSession(2).ok());
+  (void)builder.TakeDirtySessions();
+  v1::PeerChange patch;
+  patch.set_node_id(3);
+  patch.mutable_endpoints()->add_endpoints("192.0.2.1:41641");
+  REQUIRE(builder.PatchNode(patch).ok());
+  const uint64_t before = builder.stats().full_maps;
+  for (const uint64_t id : builder.TakeDirtySessions()) {
+    const v1::MapResponse update = Decode(builder.TakeUpdate(id));
+    CHECK(update.full());
+    CHECK(update.peers_size() == 2);
+    v1::MapResponse fresh = Decode(builder.BuildFullMapFromScratch(id));
+    fresh.set_seq(update.seq());
+    CHECK(fresh.SerializeAsString() == update.SerializeAsString());
+  }
+  CHECK(builder.stats().full_maps == before + 4);  // two sent, two built here to compare
+}
+
 }  // namespace
 }  // namespace meshvpn::control

@@ -70,6 +70,7 @@ int64_t ControlServer::NowMs() const {
 absl::Status ControlServer::Load() {
   config_.dns.set_base_domain(config_.base_domain);
   config_.dns.set_magic_dns(true);
+  builder_.set_naive_full_maps(config_.naive_full_maps);
   builder_.SetDomain(config_.base_domain);
   builder_.SetDerpMap(config_.derp_map);
   builder_.SetDnsConfig(config_.dns);

@@ -404,6 +404,10 @@ std::string MapBuilder::TakeUpdate(uint64_t id) {
       s.removed.empty() && s.patches.empty() && s.users.empty()) {
     return "";
   }
+  if (naive_full_maps_) {
+    s.ClearQueue();
+    return FullMap(id, &s, /*from_scratch=*/true);
+  }
   v1::MapResponse r;
   r.set_seq(++s.seq);
   if (s.self_changed) {

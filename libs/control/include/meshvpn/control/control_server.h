@@ -48,6 +48,9 @@ struct ControlServerConfig {
   std::chrono::milliseconds persist_interval = std::chrono::seconds(10);
   v1::DerpMap derp_map;
   v1::DnsConfig dns;  // base_domain and magic_dns are filled in from the fields above
+  // Benchmarks only: every change sends each affected node its whole map rebuilt from scratch
+  // (MapBuilder::set_naive_full_maps), the path the delta streams are measured against.
+  bool naive_full_maps = false;
 };
 
 // A registration an admin has yet to approve ("mini-headscale nodes register --key ID").
@@ -168,6 +171,11 @@ class ControlServer final : public ChannelAcceptor {
   bool online(uint64_t node_id) const { return stream_channel_.contains(node_id); }
   const ControlServerStats& stats() const { return stats_; }
   const ControlServerConfig& config() const { return config_; }
+  // Switches the naive path on or off while running (the benchmark measures both in one run).
+  void set_naive_full_maps(bool naive) {
+    config_.naive_full_maps = naive;
+    builder_.set_naive_full_maps(naive);
+  }
 
  private:
   struct Channel {

@@ -76,6 +76,10 @@ class MapBuilder {
 
   const MapBuilderStats& stats() const { return stats_; }
 
+  // The naive path (Headscale's): a session with anything queued gets its whole map rebuilt
+  // from scratch instead of a delta. For the benchmark's ratio only.
+  void set_naive_full_maps(bool naive) { naive_full_maps_ = naive; }
+
  private:
   struct Entry;
   struct Session;
@@ -95,6 +99,7 @@ class MapBuilder {
   std::string domain_;
   absl::flat_hash_map<uint64_t, v1::User> users_;
   MapBuilderStats stats_;
+  bool naive_full_maps_ = false;
 };
 
 }  // namespace meshvpn::control
