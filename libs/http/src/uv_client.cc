@@ -3,6 +3,7 @@
 #include "meshvpn/http/uv_client.h"
 
 #include <netdb.h>
+#include <sys/un.h>
 
 #include "absl/strings/str_format.h"
 #include "meshvpn/base/uv_status.h"
@@ -18,11 +19,22 @@ struct ResolveRequest {
   UvClient* client = nullptr;
 };
 
-// A uv_tcp_connect in flight, owning the socket until it connects.
+// A uv_tcp_connect or uv_pipe_connect in flight, owning the socket until it connects.
 struct UvClient::ConnectRequest {
   uv_connect_t req{};
   UvClient* client = nullptr;
-  UvTcp tcp;
+  UvStream stream;
+
+  // The callback of both connects.
+  static void OnConnect(uv_connect_t* req, int status) {
+    auto* request = static_cast<ConnectRequest*>(req->data);
+    UvClient* client = request->client;
+    UvStream socket = std::move(request->stream);
+    delete request;
+    if (client == nullptr) return;  // `socket` closes
+    client->connecting_ = nullptr;
+    client->OnConnected(status, std::move(socket));
+  }
 };
 
 class UvClient::Owner final : public UvConnectionOwner {
@@ -66,6 +78,7 @@ UvClient::UvClient(uv_loop_t* loop, UvClientOptions options)
       clock_(options_.clock != nullptr ? options_.clock : &RealClock::Instance()),
       owner_(std::make_unique<Owner>(this)) {
   if (options_.port == 0) options_.port = options_.tls != nullptr ? 443 : 80;
+  if (!options_.unix_socket.empty() && options_.host.empty()) options_.host = "localhost";
   if (options_.server_name.empty()) options_.server_name = options_.host;
   host_field_ =
       HostPort{options_.host, options_.port}.HostField(options_.tls != nullptr ? 443 : 80);
@@ -85,7 +98,10 @@ UvClient::~UvClient() {
   retired_.reset();
 }
 
-std::string UvClient::Target() const { return HostPort{options_.host, options_.port}.ToString(); }
+std::string UvClient::Target() const {
+  if (!options_.unix_socket.empty()) return "unix:" + options_.unix_socket;
+  return HostPort{options_.host, options_.port}.ToString();
+}
 
 void UvClient::Send(Request request, ResponseHandler* handler) {
   Pending p;
@@ -147,6 +163,10 @@ void UvClient::FailAll(const absl::Status& error) {
 }
 
 void UvClient::StartConnect() {
+  if (!options_.unix_socket.empty()) {
+    ConnectUnix();
+    return;
+  }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -201,18 +221,10 @@ void UvClient::OnResolved(int status, const addrinfo* addresses) {
   }
   auto* c = new ConnectRequest;
   c->client = this;
-  c->tcp = std::move(*tcp);
+  c->stream = std::move(*tcp);
   c->req.data = c;
   const int rc =
-      uv_tcp_connect(&c->req, c->tcp.get(), addresses->ai_addr, [](uv_connect_t* req, int status) {
-        auto* request = static_cast<ConnectRequest*>(req->data);
-        UvClient* client = request->client;
-        UvTcp socket = std::move(request->tcp);
-        delete request;
-        if (client == nullptr) return;  // `socket` closes
-        client->connecting_ = nullptr;
-        client->OnConnected(status, std::move(socket));
-      });
+      uv_tcp_connect(&c->req, c->stream.tcp(), addresses->ai_addr, &ConnectRequest::OnConnect);
   if (rc < 0) {
     delete c;
     FailAll(UvToStatus(rc, absl::StrFormat("connect to %s", Target())));
@@ -221,7 +233,29 @@ void UvClient::OnResolved(int status, const addrinfo* addresses) {
   connecting_ = c;
 }
 
-void UvClient::OnConnected(int status, UvTcp tcp) {
+void UvClient::ConnectUnix() {
+  if (options_.unix_socket.size() >= sizeof(sockaddr_un{}.sun_path)) {  // libuv would truncate it
+    FailAll(absl::InvalidArgumentError(
+        absl::StrFormat("connect to %s: the path is longer than %d bytes", Target(),
+                        sizeof(sockaddr_un{}.sun_path) - 1)));
+    return;
+  }
+  auto pipe = UvPipe::Create(loop_, uv_pipe_init, 0);
+  if (!pipe.ok()) {
+    FailAll(pipe.status());
+    return;
+  }
+  auto* c = new ConnectRequest;
+  c->client = this;
+  c->stream = std::move(*pipe);
+  c->req.data = c;
+  connecting_ = c;
+  // Errors (ENOENT, ECONNREFUSED, EACCES) arrive in the callback, on a later loop turn.
+  uv_pipe_connect(&c->req, c->stream.pipe(), options_.unix_socket.c_str(),
+                  &ConnectRequest::OnConnect);
+}
+
+void UvClient::OnConnected(int status, UvStream stream) {
   if (status < 0) {
     FailAll(UvToStatus(status, absl::StrFormat("connect to %s", Target())));
     return;
@@ -238,7 +272,8 @@ void UvClient::OnConnected(int status, UvTcp tcp) {
   auto core = std::make_unique<ClientConnection>(clock_, options_.limits);
   ClientConnection* core_ptr = core.get();
   auto stack = std::make_unique<ConnectionStack>(std::move(core), std::move(tls));
-  connection_ = new UvConnection(loop_, clock_, std::move(tcp), std::move(stack), {}, owner_.get());
+  connection_ =
+      new UvConnection(loop_, clock_, std::move(stream), std::move(stack), {}, owner_.get());
   core_ = core_ptr;
   if (absl::Status s = connection_->Start(); !s.ok()) {
     connection_->Close();  // OnConnectionClosed fails what is queued

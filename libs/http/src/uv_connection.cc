@@ -1,4 +1,5 @@
-// UvConnection: bytes between a uv_tcp_t and its ConnectionStack; nothing here knows HTTP or TLS.
+// UvConnection: bytes between a uv_stream_t (TCP or Unix socket) and its ConnectionStack; nothing
+// here knows HTTP or TLS.
 #include "uv_connection.h"
 
 #include <arpa/inet.h>
@@ -29,12 +30,32 @@ std::string SocketAddressString(const struct sockaddr_storage& address) {
   return "?";
 }
 
-UvConnection::UvConnection(uv_loop_t* loop, const Clock* clock, UvTcp tcp,
+std::string PeerAddressString(const UvStream& stream) {
+  if (stream.is_tcp()) {
+    sockaddr_storage address{};
+    int len = sizeof(address);
+    if (uv_tcp_getpeername(stream.tcp(), reinterpret_cast<sockaddr*>(&address), &len) != 0) {
+      return "";
+    }
+    return SocketAddressString(address);
+  }
+  std::string out(kUnixAddressPrefix);
+  if (stream.is_pipe()) {
+    char name[256] = {};
+    size_t size = sizeof(name);
+    if (uv_pipe_getpeername(stream.pipe(), name, &size) == 0 && size > 0 && name[0] != '\0') {
+      out.append(name, size);
+    }
+  }
+  return out;
+}
+
+UvConnection::UvConnection(uv_loop_t* loop, const Clock* clock, UvStream stream,
                            std::unique_ptr<ConnectionStack> stack, std::span<char> read_buffer,
                            UvConnectionOwner* owner)
     : loop_(loop),
       clock_(clock),
-      tcp_(std::move(tcp)),
+      stream_(std::move(stream)),
       stack_(std::move(stack)),
       read_buffer_(read_buffer),
       owner_(owner) {
@@ -42,13 +63,9 @@ UvConnection::UvConnection(uv_loop_t* loop, const Clock* clock, UvTcp tcp,
     own_read_buffer_ = std::make_unique<char[]>(kOwnReadBuffer);
     read_buffer_ = std::span<char>(own_read_buffer_.get(), kOwnReadBuffer);
   }
-  tcp_.set_owner(this);
+  stream_.set_owner(this);
   stack_->set_listener(this);
-  sockaddr_storage address{};
-  int len = sizeof(address);
-  if (uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&address), &len) == 0) {
-    peer_ = SocketAddressString(address);
-  }
+  peer_ = PeerAddressString(stream_);
 }
 
 UvConnection::~UvConnection() {
@@ -61,7 +78,7 @@ absl::Status UvConnection::Start() {
   if (!timer.ok()) return timer.status();
   timer_ = std::move(*timer);
   timer_.set_owner(this);
-  uv_tcp_nodelay(tcp_.get(), 1);
+  if (stream_.is_tcp()) uv_tcp_nodelay(stream_.tcp(), 1);
   Enter();
   stack_->Start();
   Leave();
@@ -75,7 +92,7 @@ void UvConnection::Close() {
   write_op_ = nullptr;
   if (shutdown_op_ != nullptr) shutdown_op_->connection = nullptr;
   shutdown_op_ = nullptr;
-  tcp_.Reset();
+  stream_.Reset();
   timer_.Reset();
   stack_->Abort();
   if (depth_ == 0 && !owner_told_) {
@@ -136,7 +153,7 @@ void UvConnection::StartWrite() {
     if (pending.empty()) return;
     const size_t size = std::min(pending.size(), kMaxWrite);
     uv_buf_t buf = uv_buf_init(const_cast<char*>(pending.data()), static_cast<unsigned>(size));
-    const int tried = uv_try_write(reinterpret_cast<uv_stream_t*>(tcp_.get()), &buf, 1);
+    const int tried = uv_try_write(stream_.get(), &buf, 1);
     if (tried > 0) {
       stack_->ConsumeWire(static_cast<size_t>(tried));  // may add more output: loop
       continue;
@@ -151,9 +168,7 @@ void UvConnection::StartWrite() {
     op->bytes.assign(pending.data(), size);
     op->req.data = op;
     uv_buf_t copy = uv_buf_init(op->bytes.data(), static_cast<unsigned>(op->bytes.size()));
-    if (int rc = uv_write(&op->req, reinterpret_cast<uv_stream_t*>(tcp_.get()), &copy, 1,
-                          &UvConnection::OnWrite);
-        rc < 0) {
+    if (int rc = uv_write(&op->req, stream_.get(), &copy, 1, &UvConnection::OnWrite); rc < 0) {
       delete op;
       Close();
       return;
@@ -182,7 +197,7 @@ void UvConnection::UpdateReading() {
   if (closed_ || eof_) return;
   const bool want = shutting_down_ || stack_->WantsRead();
   if (want == reading_) return;
-  auto* stream = reinterpret_cast<uv_stream_t*>(tcp_.get());
+  auto* stream = stream_.get();
   if (want) {
     if (uv_read_start(stream, &UvConnection::OnAlloc, &UvConnection::OnRead) == 0) {
       reading_ = true;
@@ -227,8 +242,7 @@ void UvConnection::BeginShutdown() {
   auto* op = new ShutdownOp;
   op->connection = this;
   op->req.data = op;
-  if (uv_shutdown(&op->req, reinterpret_cast<uv_stream_t*>(tcp_.get()), &UvConnection::OnShutdown) <
-      0) {
+  if (uv_shutdown(&op->req, stream_.get(), &UvConnection::OnShutdown) < 0) {
     delete op;
     Close();
     return;
@@ -272,7 +286,7 @@ void UvConnection::HandleRead(ssize_t nread, const uv_buf_t* buf) {
   if (nread == 0) return;  // EAGAIN
   if (nread == UV_EOF) {
     eof_ = true;
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_.get()));
+    uv_read_stop(stream_.get());
     reading_ = false;
     if (shutting_down_) {
       Close();

@@ -1,5 +1,6 @@
-// UvConnection: the libuv driver of one TCP connection under a ConnectionStack, shared by UvServer
-// and UvClient (private to the library): reads, writes, the timer, and a graceful close.
+// UvConnection: the libuv driver of one connection (TCP or a Unix-domain socket) under a
+// ConnectionStack, shared by UvServer and UvClient (private to the library): reads, writes, the
+// timer, and a graceful close.
 #pragma once
 
 #include <uv.h>
@@ -8,9 +9,11 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "meshvpn/base/clock.h"
 #include "meshvpn/base/uv_handle.h"
+#include "meshvpn/base/uv_stream.h"
 #include "meshvpn/http/connection_stack.h"
 
 namespace meshvpn::http {
@@ -34,10 +37,10 @@ class UvConnection final : private CoreListener {
   // Writes larger than this go out in pieces (one uv_write in flight at a time).
   static constexpr size_t kMaxWrite = 256 * 1024;
 
-  // `tcp` is connected (accepted or after uv_tcp_connect). `read_buffer` is shared by the
-  // owner's connections (a read is delivered before the next read on the loop starts); empty:
-  // the connection has its own.
-  UvConnection(uv_loop_t* loop, const Clock* clock, UvTcp tcp,
+  // `stream` is connected (accepted, or after uv_tcp_connect / uv_pipe_connect). `read_buffer` is
+  // shared by the owner's connections (a read is delivered before the next read on the loop
+  // starts); empty: the connection has its own.
+  UvConnection(uv_loop_t* loop, const Clock* clock, UvStream stream,
                std::unique_ptr<ConnectionStack> stack, std::span<char> read_buffer,
                UvConnectionOwner* owner);
   ~UvConnection() override;
@@ -54,7 +57,7 @@ class UvConnection final : private CoreListener {
 
   ConnectionStack& stack() { return *stack_; }
   bool closed() const { return closed_; }
-  // "203.0.113.5:41234", the peer's address as accepted.
+  // The peer as PeerAddressString says: "203.0.113.5:41234", or "unix:" over a Unix socket.
   const std::string& peer() const { return peer_; }
 
   // The owner's intrusive list.
@@ -79,7 +82,7 @@ class UvConnection final : private CoreListener {
 
   uv_loop_t* loop_;
   const Clock* clock_;
-  UvTcp tcp_;
+  UvStream stream_;
   UvTimer timer_;
   std::unique_ptr<ConnectionStack> stack_;
   std::span<char> read_buffer_;
@@ -111,5 +114,12 @@ class UvConnection final : private CoreListener {
 
 // "ADDR:PORT" of a socket's peer or local end ("?" if unknown).
 std::string SocketAddressString(const struct sockaddr_storage& address);
+
+// The prefix of every Unix-domain peer's address (see Request::remote_address).
+inline constexpr std::string_view kUnixAddressPrefix = "unix:";
+
+// A connected stream's peer: "ADDR:PORT" over TCP (empty if getpeername fails); over a Unix
+// socket "unix:" followed by the peer's bound path, which a client normally has not (so "unix:").
+std::string PeerAddressString(const UvStream& stream);
 
 }  // namespace meshvpn::http

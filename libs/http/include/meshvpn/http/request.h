@@ -23,8 +23,14 @@ struct Request {
   // Server side: "Upgrade" with "Connection: upgrade" (or CONNECT); see ResponseWriter.
   bool upgrade = false;
   // Server side: the peer's "ADDR:PORT" as accepted ("203.0.113.5:41234", "[2001:db8::1]:443"),
-  // empty if the driver did not say.
+  // empty if the driver did not say. A client of a Unix-domain socket (UvServerOptions::listen
+  // "unix:PATH") is "unix:" followed by its own bound path, which clients normally lack: so
+  // "unix:" (see from_unix_socket()).
   std::string remote_address;
+
+  // Server side: the request came over a Unix-domain socket (remote_address starts "unix:"), so
+  // from a local process that could open the socket file (mode 0600: the server's user or root).
+  bool from_unix_socket() const { return remote_address.starts_with("unix:"); }
 
   // The first query parameter called `name`, percent-decoded ('+' is a space), or nullopt.
   std::optional<std::string> QueryParam(std::string_view name) const;

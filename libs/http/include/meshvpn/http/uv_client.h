@@ -1,4 +1,5 @@
-// UvClient: the libuv driver of the HTTP client: connects to host:port (plain or TLS), sends
+// UvClient: the libuv driver of the HTTP client: connects to host:port (plain or TLS) or to a
+// Unix-domain socket, sends
 // requests one at a time over a kept-alive connection, streams responses, and hands over
 // upgraded connections.
 #pragma once
@@ -15,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "meshvpn/base/clock.h"
 #include "meshvpn/base/uv_handle.h"
+#include "meshvpn/base/uv_stream.h"
 #include "meshvpn/http/client_connection.h"
 #include "meshvpn/http/limits.h"
 #include "meshvpn/http/request.h"
@@ -27,8 +29,12 @@ class UvConnection;
 struct ResolveRequest;
 
 struct UvClientOptions {
-  std::string host;                       // a name (resolved with uv_getaddrinfo) or an IP literal
-  uint16_t port = 0;                      // 0: 443 with TLS, 80 without
+  std::string host;   // a name (resolved with uv_getaddrinfo) or an IP literal
+  uint16_t port = 0;  // 0: 443 with TLS, 80 without
+  // Non-empty: connect to the Unix-domain socket at this path (uv_pipe_connect) instead of
+  // resolving host:port, which then only make the Host field (host default "localhost"), as
+  // with `curl --unix-socket PATH http://localhost/`.
+  std::string unix_socket;
   std::shared_ptr<const TlsContext> tls;  // null: plain HTTP
   // SNI and the name checked against the certificate; default: `host`.
   std::string server_name;
@@ -76,11 +82,12 @@ class UvClient {
   void Pump();
   void StartConnect();
   void OnResolved(int status, const struct addrinfo* addresses);
-  void OnConnected(int status, UvTcp tcp);
+  void ConnectUnix();
+  void OnConnected(int status, UvStream stream);
   void OnConnectionClosed(UvConnection* connection);
   void OnResponseEnded(bool upgraded);
   void FailAll(const absl::Status& error);
-  std::string Target() const;  // "host:port" for messages
+  std::string Target() const;  // "host:port" or "unix:/path" for messages
 
   uv_loop_t* loop_;
   UvClientOptions options_;
