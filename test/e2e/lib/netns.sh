@@ -14,6 +14,8 @@ set -euo pipefail
 E2E_NAMESPACES=()
 E2E_PIDS=()
 E2E_LINKS=()
+# Commands run first at cleanup (servers a script started by other means, e.g. pg_ctl).
+E2E_CLEANUP_HOOKS=()
 
 e2e_log() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 e2e_fail() {
@@ -25,6 +27,7 @@ e2e_pass() { e2e_log "PASS: $*"; }
 e2e_cleanup() {
   local rc=$?
   set +e
+  for hook in "${E2E_CLEANUP_HOOKS[@]}"; do eval "$hook"; done
   for pid in "${E2E_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${E2E_PIDS[@]}"; do
     for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
