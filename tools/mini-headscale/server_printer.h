@@ -4,8 +4,8 @@
 
 #include <cstdio>
 
-#include "meshvpn/control/control_server.h"
 #include "meshvpn/control/map_policy.h"
+#include "meshvpn/control/uv_control_server.h"
 
 namespace meshvpn::tools {
 

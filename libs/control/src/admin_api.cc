@@ -321,7 +321,7 @@ http::Response AdminApi::PreAuthKeys(http::Request& request, std::string_view re
 }
 
 http::Response AdminApi::Nodes(http::Request& request, std::string_view rest) {
-  const std::string_view base_domain = server_->config().base_domain;
+  const std::string_view base_domain = server_->base_domain();
   if (rest.empty() && request.method == "GET") {
     v1::ListNodesResponse out;
     for (const NodeStatus& n : server_->ListNodes()) *out.add_nodes() = ToApi(n, base_domain);

@@ -1,6 +1,6 @@
 // AdminApi: the coordination server's REST API (Headscale's shape: /api/v1/user, /preauthkey,
 // /node, /apikey, bodies in protobuf's JSON mapping of api.proto) and the seed's GET
-// /api/machines, over ControlServer's admin operations. Every call needs an API key
+// /api/machines, over ControlAdmin's operations. Every call needs an API key
 // ("Authorization: Bearer mapi_..."), except from the local admin socket, whose file mode
 // (0600) is the check, as Headscale's is.
 #pragma once
@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "meshvpn/control/control_server.h"
+#include "meshvpn/control/control_admin.h"
 #include "meshvpn/control/v1/api.pb.h"
 #include "meshvpn/http/response_writer.h"
 
@@ -38,7 +38,7 @@ struct AdminApiStats {
 class AdminApi final : public http::RequestHandler {
  public:
   // `server` outlives the API.
-  explicit AdminApi(ControlServer* server) : server_(server) {}
+  explicit AdminApi(ControlAdmin* server) : server_(server) {}
 
   // Paths under /api/; anything else is 404.
   void OnRequest(http::Request& request, http::ResponseWriter writer) override;
@@ -54,7 +54,7 @@ class AdminApi final : public http::RequestHandler {
   http::Response Machines();
   absl::Status Authorize(const http::Request& request, bool local_read_allowed);
 
-  ControlServer* server_;
+  ControlAdmin* server_;
   AdminApiStats stats_;
 };
 

@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "meshvpn/base/clock.h"
 #include "meshvpn/base/uv_handle.h"
+#include "meshvpn/control/control_admin.h"
 #include "meshvpn/control/map_builder.h"
 #include "meshvpn/control/map_policy.h"
 #include "meshvpn/control/store.h"
@@ -51,33 +52,6 @@ struct ControlServerConfig {
   // Benchmarks only: every change sends each affected node its whole map rebuilt from scratch
   // (MapBuilder::set_naive_full_maps), the path the delta streams are measured against.
   bool naive_full_maps = false;
-};
-
-// A registration an admin has yet to approve ("mini-headscale nodes register --key ID").
-struct PendingRegistration {
-  std::string id;  // 24 random lowercase letters and digits: the URL's last part
-  x25519::PublicKey machine_key;
-  x25519::PublicKey node_key;
-  std::string hostname;
-  std::string os;
-  bool ephemeral = false;
-  uint64_t existing_node_id = 0;  // re-authentication of a known (expired) node
-  int64_t created_ms = 0;
-  uint64_t channel_id = 0;  // the channel waiting for the answer; 0 when it closed
-};
-
-// A node as the admin sees it.
-struct NodeStatus {
-  NodeRecord node;
-  std::string user_name;
-  bool online = false;
-  bool expired = false;
-};
-
-struct CreatedKey {
-  std::string key;  // the secret: shown once, never logged
-  PreAuthKeyRecord pre_auth;
-  ApiKeyRecord api;
 };
 
 struct ControlServerStats {
@@ -113,7 +87,7 @@ class ControlServerEvents {
   virtual void OnStoreError(const absl::Status& /*error*/) {}
 };
 
-class ControlServer final : public ChannelAcceptor {
+class ControlServer final : public ChannelAcceptor, public ControlAdmin {
  public:
   // Loads every user and node from `store` into the map builder. `store`, `policy`, `events`
   // and `clock` (null: the real clock) outlive the server.
@@ -131,37 +105,30 @@ class ControlServer final : public ChannelAcceptor {
   void OnEnvelope(ChannelSession& session, v1::Envelope envelope) override;
   void OnChannelClosed(ChannelSession& session, const absl::Status& why) override;
 
-  // Admin operations (the REST API and the CLI). Errors are the store's (store.h), or
-  // InvalidArgument / NotFound naming what was wrong.
-  absl::StatusOr<UserRecord> CreateUser(std::string_view name, std::string_view display_name);
-  absl::StatusOr<std::vector<UserRecord>> ListUsers();
-  absl::Status DeleteUser(std::string_view name);
-
-  // `expiration` zero: the key never expires. Tags must be "tag:NAME".
+  // ControlAdmin (control_admin.h).
+  absl::StatusOr<UserRecord> CreateUser(std::string_view name,
+                                        std::string_view display_name) override;
+  absl::StatusOr<std::vector<UserRecord>> ListUsers() override;
+  absl::Status DeleteUser(std::string_view name) override;
   absl::StatusOr<CreatedKey> CreatePreAuthKey(std::string_view user_name, bool reusable,
                                               bool ephemeral, std::chrono::milliseconds expiration,
-                                              const std::vector<std::string>& tags);
-  absl::StatusOr<std::vector<PreAuthKeyRecord>> ListPreAuthKeys(std::string_view user_name);
-  absl::Status ExpirePreAuthKey(std::string_view prefix);
-
-  std::vector<NodeStatus> ListNodes() const;  // by id
-  absl::StatusOr<NodeStatus> GetNode(uint64_t id) const;
-  std::vector<PendingRegistration> ListPending() const;
-  // Approves an interactive registration for `user_name`: the waiting client hears at once.
+                                              const std::vector<std::string>& tags) override;
+  absl::StatusOr<std::vector<PreAuthKeyRecord>> ListPreAuthKeys(
+      std::string_view user_name) override;
+  absl::Status ExpirePreAuthKey(std::string_view prefix) override;
+  std::vector<NodeStatus> ListNodes() const override;
+  absl::StatusOr<NodeStatus> GetNode(uint64_t id) const override;
+  std::vector<PendingRegistration> ListPending() const override;
   absl::StatusOr<NodeRecord> ApproveRegistration(std::string_view registration_id,
-                                                 std::string_view user_name);
-  // The key expires now: the node leaves its peers' maps at once and must log in again.
-  absl::StatusOr<NodeRecord> ExpireNode(uint64_t id);
-  absl::Status DeleteNode(uint64_t id);
-  // A new MagicDNS name (a DNS label, unique in the tailnet).
-  absl::StatusOr<NodeRecord> RenameNode(uint64_t id, std::string_view new_name);
-
-  absl::StatusOr<CreatedKey> CreateApiKey(std::chrono::milliseconds expiration);
-  absl::StatusOr<std::vector<ApiKeyRecord>> ListApiKeys();
-  absl::Status ExpireApiKey(std::string_view prefix);
-  // OK if `key` is a current API key (constant-time hash compare); Unauthenticated otherwise,
-  // with a message that never repeats the key.
-  absl::Status AuthenticateApiKey(std::string_view key);
+                                                 std::string_view user_name) override;
+  absl::StatusOr<NodeRecord> ExpireNode(uint64_t id) override;
+  absl::Status DeleteNode(uint64_t id) override;
+  absl::StatusOr<NodeRecord> RenameNode(uint64_t id, std::string_view new_name) override;
+  absl::StatusOr<CreatedKey> CreateApiKey(std::chrono::milliseconds expiration) override;
+  absl::StatusOr<std::vector<ApiKeyRecord>> ListApiKeys() override;
+  absl::Status ExpireApiKey(std::string_view prefix) override;
+  absl::Status AuthenticateApiKey(std::string_view key) override;
+  const std::string& base_domain() const override { return config_.base_domain; }
 
   // Writes the batched node changes now (also at destruction).
   void PersistNow();

@@ -1,7 +1,7 @@
 // ControlServer: loading, channels, map requests, the node cache and the periodic tick (expiry,
 // ephemeral deletion, pending registrations, batched persistence). Registration is in
 // control_server_register.cc, the admin operations in control_server_admin.cc.
-#include "meshvpn/control/control_server.h"
+#include "meshvpn/control/uv_control_server.h"
 
 #include "absl/strings/str_cat.h"
 #include "meshvpn/control/names.h"

@@ -5,10 +5,10 @@
 #include "absl/strings/str_cat.h"
 #include "meshvpn/base/secure.h"
 #include "meshvpn/control/auth_keys.h"
-#include "meshvpn/control/control_server.h"
 #include "meshvpn/control/names.h"
 #include "meshvpn/control/protocol.h"
 #include "meshvpn/control/stored_node.h"
+#include "meshvpn/control/uv_control_server.h"
 
 namespace meshvpn::control {
 namespace {

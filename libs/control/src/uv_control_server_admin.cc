@@ -5,9 +5,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "meshvpn/control/auth_keys.h"
-#include "meshvpn/control/control_server.h"
 #include "meshvpn/control/names.h"
 #include "meshvpn/control/stored_node.h"
+#include "meshvpn/control/uv_control_server.h"
 
 namespace meshvpn::control {
 namespace {

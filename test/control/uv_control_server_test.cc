@@ -1,7 +1,7 @@
 // ControlServer end to end on loopback over a real SQLite store: UvControlClients register with a
 // pre-auth key and through an approved auth URL, see each other, and see renames, expiries and
 // deletions as deltas; refusals store nothing; a restarted server keeps every node and address.
-#include "meshvpn/control/control_server.h"
+#include "meshvpn/control/uv_control_server.h"
 
 #include <unistd.h>
 
