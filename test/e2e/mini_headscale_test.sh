@@ -124,7 +124,30 @@ COUNT=$(mh nodes list -o json | python3 -c 'import json,sys; print(len(json.load
 [[ $COUNT == 2 ]] || e2e_fail "expected 2 nodes after the refusal, have $COUNT"
 e2e_pass "a used single-use key is refused and stores nothing"
 
-# 5. Restart: everything kept; alice comes back by herself.
+# 5. A recorded registration played again: the Noise channel's keys are fresh per handshake, so
+# the replayed records do not decrypt and nothing is stored (the node was deleted in between).
+ONCE2=$(mh preauthkeys create --user alice --expiration 1h)
+e2e_bg c recorder python3 "$(dirname "$0")/tcp_record_replay.py" record 9000 "$E2E_hs_IP" 8080 \
+  "$E2E_WORK/frank.bytes"
+e2e_wait "the recording proxy" 5 bash -c "ip netns exec $E2E_c ss -ltn | grep -q 127.0.0.1:9000"
+e2e_bg c frank "$PROBE" 127.0.0.1 9000 frank "$ONCE2"
+wait_line frank "frank registered through the recorder" 10 '^REGISTERED frank 100\.64\.0\.'
+e2e_stop "$E2E_LAST_PID"
+FRANK=$(mh nodes list -o json | python3 -c '
+import json, sys
+print([n["id"] for n in json.load(sys.stdin) if n["name"] == "frank"][0])')
+mh nodes delete --identifier "$FRANK" >/dev/null
+e2e_in c python3 "$(dirname "$0")/tcp_record_replay.py" replay "$E2E_hs_IP" 8080 \
+  "$E2E_WORK/frank.bytes" >"$E2E_WORK/replay.log" 2>&1 || e2e_fail "replay: $(cat "$E2E_WORK/replay.log")"
+grep -Eq '^replayed [1-9][0-9]* bytes, got [1-9][0-9]* back' "$E2E_WORK/replay.log" ||
+  e2e_fail "the replay did not reach the channel: $(cat "$E2E_WORK/replay.log")"
+sleep 0.5
+mh nodes list | grep -q frank && e2e_fail "a replayed registration stored a node"
+[[ $(mh nodes list -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') == 2 ]] ||
+  e2e_fail "the node count changed after the replay"
+e2e_pass "a replayed registration ($(cat "$E2E_WORK/replay.log")) stores nothing"
+
+# 6. Restart: everything kept; alice comes back by herself.
 e2e_stop "$SERVER_PID"
 start_server 2
 grep -q "^Nodes: 2 known" "$E2E_WORK/server2.log" || e2e_fail "nodes lost across a restart"
