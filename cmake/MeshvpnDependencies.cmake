@@ -9,6 +9,7 @@ find_package(nlohmann_json 3.11 REQUIRED)
 find_package(Sodium REQUIRED)  # derp's NaCl box
 find_package(Protobuf 3.21 REQUIRED)  # control's protocol (proto/)
 find_package(SQLite3 3.35 REQUIRED)  # control's store (RETURNING needs 3.35; Debian 12 has 3.40)
+find_package(PostgreSQL 15 REQUIRED)  # control's store: libpq only (libpq-dev)
 if(MESHVPN_BUILD_TESTS)
   find_package(Catch2 2.13 REQUIRED)
 endif()

@@ -1,4 +1,5 @@
-// The store, one suite run against every backend: SQLite in a temporary file.
+// The store, one suite run against every backend: SQLite in a temporary file, and PostgreSQL in a
+// fresh database of a server this test binary starts (pg_test_server.h).
 #include "meshvpn/control/store.h"
 
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "meshvpn/control/auth_keys.h"
+#include "pg_test_server.h"
 #include "store_migrations.h"
 #include "store_sql.h"
 
@@ -44,6 +46,20 @@ struct SqliteBackend {
   TempDir dir;
   std::string path = dir.path() + "/store.db";
   std::string url = "sqlite:" + path;
+};
+
+struct PostgresBackend {
+  static constexpr std::string_view kName = "postgres";
+  std::string url;
+  PostgresBackend() {
+    absl::StatusOr<test::PgTestServer*> server = test::PgTestServer::Shared();
+    INFO(server.status().ToString());
+    REQUIRE(server.ok());
+    absl::StatusOr<std::string> database = (*server)->CreateDatabase();
+    INFO(database.status().ToString());
+    REQUIRE(database.ok());
+    url = "postgres:" + (*server)->ConnInfo(*database);
+  }
 };
 
 std::unique_ptr<Store> Open(const std::string& url, const StoreOptions& options = {}) {
@@ -125,7 +141,7 @@ void CheckAlreadyExists(const absl::Status& status, std::string_view constraint)
   CHECK(std::string(status.message()).find(std::string(constraint)) != std::string::npos);
 }
 
-TEMPLATE_TEST_CASE("Store users", "[control][store]", SqliteBackend) {
+TEMPLATE_TEST_CASE("Store users", "[control][store]", SqliteBackend, PostgresBackend) {
   TestType backend;
   FakeClock clock;
   StoreOptions options;
@@ -187,7 +203,8 @@ TEMPLATE_TEST_CASE("Store users", "[control][store]", SqliteBackend) {
   }
 }
 
-TEMPLATE_TEST_CASE("Store pre-auth and API keys", "[control][store]", SqliteBackend) {
+TEMPLATE_TEST_CASE("Store pre-auth and API keys", "[control][store]", SqliteBackend,
+                   PostgresBackend) {
   TestType backend;
   FakeClock clock;
   StoreOptions options;
@@ -279,7 +296,7 @@ TEMPLATE_TEST_CASE("Store pre-auth and API keys", "[control][store]", SqliteBack
   }
 }
 
-TEMPLATE_TEST_CASE("Store nodes", "[control][store]", SqliteBackend) {
+TEMPLATE_TEST_CASE("Store nodes", "[control][store]", SqliteBackend, PostgresBackend) {
   TestType backend;
   FakeClock clock;
   StoreOptions options;
@@ -477,7 +494,8 @@ void PlantFutureSchema(const std::string& url) {
   REQUIRE(inserted.ok());
 }
 
-TEMPLATE_TEST_CASE("Store schema, reopening and secrets", "[control][store]", SqliteBackend) {
+TEMPLATE_TEST_CASE("Store schema, reopening and secrets", "[control][store]", SqliteBackend,
+                   PostgresBackend) {
   TestType backend;
   const int newest = static_cast<int>(internal::MigrationsFor(TestType::kName).size());
 
@@ -576,10 +594,20 @@ TEST_CASE("Store SQLite file is 0600 whatever the umask, in WAL mode, synchronou
 // Two Store objects on one database (two connections: as two server processes would be),
 // registering from two threads at once: every node gets its own addresses.
 TEMPLATE_TEST_CASE("Store concurrent registration never duplicates an address", "[control][store]",
-                   SqliteBackend) {
+                   SqliteBackend, PostgresBackend) {
   TestType backend;
-  auto first = Open(backend.url);
-  auto second = Open(backend.url);
+  // Both open the new database at once: one migrates, the other waits and finds nothing to do.
+  absl::StatusOr<std::unique_ptr<Store>> opened[2];
+  std::thread opener([&] { opened[1] = OpenStore(backend.url); });
+  opened[0] = OpenStore(backend.url);
+  opener.join();
+  INFO(opened[0].status().ToString() << " / " << opened[1].status().ToString());
+  REQUIRE(opened[0].ok());
+  REQUIRE(opened[1].ok());
+  auto first = std::move(opened[0]).value();
+  auto second = std::move(opened[1]).value();
+  CHECK(second->SchemaVersion().value() ==
+        static_cast<int>(internal::MigrationsFor(TestType::kName).size()));
   auto user = first->CreateUser("alice", "");
   REQUIRE(user.ok());
   constexpr int kPerThread = 40;
