@@ -148,7 +148,8 @@ absl::StatusOr<std::string> PgTestServer::CreateDatabase() {
     PQfinish(conn);
     return absl::UnavailableError(absl::StrCat("connect to the test server: ", message));
   }
-  PGresult* result = PQexec(conn, absl::StrCat("CREATE DATABASE ", name, " STRATEGY FILE_COPY").c_str());
+  PGresult* result =
+      PQexec(conn, absl::StrCat("CREATE DATABASE ", name, " STRATEGY FILE_COPY").c_str());
   const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
   std::string message = ok ? "" : PQerrorMessage(conn);
   PQclear(result);
