@@ -77,9 +77,52 @@ absl::StatusOr<uint64_t> ParseId(std::string_view text) {
   return id;
 }
 
-bool FromUnixSocket(const http::Request& request) {
-  return absl::StartsWith(request.remote_address, "unix");
+// RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF.
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    for (size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return false;
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
 }
+
+// Names, keys and bodies are text: anything that is not UTF-8 is refused before it is routed.
+bool RequestIsText(const http::Request& request) {
+  const std::optional<std::string> path = http::PercentDecode(request.path, false);
+  const std::optional<std::string> query = http::PercentDecode(request.query, true);
+  return path.has_value() && query.has_value() && IsValidUtf8(*path) && IsValidUtf8(*query) &&
+         IsValidUtf8(request.body);
+}
+
+bool FromUnixSocket(const http::Request& request) { return request.from_unix_socket(); }
 
 bool FromLoopback(const http::Request& request) {
   return absl::StartsWith(request.remote_address, "127.") ||
@@ -203,6 +246,10 @@ v1::ApiPendingRegistration ToApi(const PendingRegistration& p) {
 }
 
 void AdminApi::OnRequest(http::Request& request, http::ResponseWriter writer) {
+  writer.Send(Handle(request));
+}
+
+http::Response AdminApi::Handle(http::Request& request) {
   ++stats_.requests;
   http::Response response = Route(request);
   if (response.status == 401) {
@@ -212,7 +259,7 @@ void AdminApi::OnRequest(http::Request& request, http::ResponseWriter writer) {
     ++stats_.errors;
   }
   response.headers.Set("Cache-Control", "no-store");
-  writer.Send(std::move(response));
+  return response;
 }
 
 absl::Status AdminApi::Authorize(const http::Request& request, bool local_read_allowed) {
@@ -229,12 +276,16 @@ absl::Status AdminApi::Authorize(const http::Request& request, bool local_read_a
 http::Response AdminApi::Route(http::Request& request) {
   std::string_view path = request.path;
   if (path == "/api/machines") {
-    if (request.method != "GET") return http::JsonError(405, "GET only");
-    // The seed's list: open to local clients (the lab's curl), a key from anywhere else.
+    // The seed's list: open to local clients (the lab's curl), a key from anywhere else. Who
+    // asks is checked before what is asked: an unauthorized caller learns nothing but 401.
     if (absl::Status a = Authorize(request, /*local_read_allowed=*/true); !a.ok()) return Error(a);
+    if (request.method != "GET") return http::JsonError(405, "GET only");
     return Machines();
   }
   if (absl::Status a = Authorize(request, false); !a.ok()) return Error(a);
+  if (!RequestIsText(request)) {
+    return http::JsonError(400, "the path, query and body must be UTF-8 text");
+  }
   constexpr std::string_view kPrefix = "/api/v1/";
   if (!absl::StartsWith(absl::string_view(path.data(), path.size()), "/api/v1/")) {
     return http::JsonError(404, "no such API path");

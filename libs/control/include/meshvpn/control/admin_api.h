@@ -42,6 +42,9 @@ class AdminApi final : public http::RequestHandler {
 
   // Paths under /api/; anything else is 404.
   void OnRequest(http::Request& request, http::ResponseWriter writer) override;
+  // The answer to one request, without a connection (OnRequest sends it; tests and the fuzzer
+  // call it directly).
+  http::Response Handle(http::Request& request);
 
   const AdminApiStats& stats() const { return stats_; }
 
