@@ -35,7 +35,7 @@ SERVER=http://$E2E_hs_IP:8080
 
 start_server() {
   e2e_bg hs "server$1" "$MH" serve --state-dir "$STATE" --listen :8080 --server-url "$SERVER" \
-    "${DB_ARGS[@]}"
+    --metrics-listen 127.0.0.1:9590 "${DB_ARGS[@]}"
   SERVER_PID=$E2E_LAST_PID
   e2e_wait "the server to start" 15 grep -q "^Nodes: " "$E2E_WORK/server$1.log"
 }
@@ -71,6 +71,16 @@ wait_line alice "alice sees bob" 10 '^MAP .* PEERS 1 bob-desktop=100\.64\.0\.2,o
 wait_line bob "bob sees alice and her endpoint" 10 \
   '^MAP .* PEERS 1 alice-laptop=100\.64\.0\.1,online,ep:192\.168\.1\.50:41641'
 e2e_pass "pre-auth and interactive registration; each sees the other"
+METRICS=$(e2e_in hs curl -sf http://127.0.0.1:9590/metrics)
+grep -q '^meshvpn_control_nodes 2$' <<<"$METRICS" || e2e_fail "metrics: $METRICS"
+grep -q '^meshvpn_control_nodes_online 2$' <<<"$METRICS" || e2e_fail "metrics: nodes online"
+grep -q '^meshvpn_control_registrations_total{outcome="auth_url"} 1$' <<<"$METRICS" ||
+  e2e_fail "metrics: auth URLs"
+if command -v promtool >/dev/null; then
+  promtool check metrics <<<"$METRICS" >"$E2E_WORK/promtool.log" 2>&1 ||
+    e2e_fail "promtool: $(cat "$E2E_WORK/promtool.log")"
+fi
+e2e_pass "metrics: nodes, online, registrations by outcome (promtool-clean)"
 
 # 2. The API.
 MACHINES=$(e2e_in hs curl -sf http://127.0.0.1:8080/api/machines)

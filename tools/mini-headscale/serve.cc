@@ -20,6 +20,7 @@
 #include "meshvpn/control/store.h"
 #include "meshvpn/control/uv_channel_server.h"
 #include "meshvpn/control/uv_control_server.h"
+#include "meshvpn/control/uv_control_server_metrics.h"
 #include "meshvpn/derp/keys.h"
 #include "meshvpn/derp/server_metrics.h"
 #include "meshvpn/derp/uv_server.h"
@@ -283,9 +284,10 @@ int Serve(ServeSettings s, bool quiet) {
       admin_socket = *std::move(made);
     }
 
+    control::ServerMetrics control_metrics(server->get());
     std::unique_ptr<ToolMetrics> metrics;
     if (!s.metrics_listen.empty()) {
-      std::vector<metrics::Collector*> collectors;
+      std::vector<metrics::Collector*> collectors = {&control_metrics};
       if (derp_metrics != nullptr) collectors.push_back(derp_metrics.get());
       auto started = ToolMetrics::Start(loop.get(), s.metrics_listen, &sink, collectors);
       if (!started.ok()) return Fail("--metrics-listen", started.status());

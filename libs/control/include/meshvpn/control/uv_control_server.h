@@ -136,6 +136,9 @@ class ControlServer final : public ChannelAcceptor, public ControlAdmin {
   const MapBuilder& builder() const { return builder_; }
   const UvMapStreamer& streamer() const { return *streamer_; }
   bool online(uint64_t node_id) const { return stream_channel_.contains(node_id); }
+  size_t node_count() const { return nodes_.size(); }
+  size_t online_count() const { return stream_channel_.size(); }
+  size_t pending_count() const { return pending_.size(); }
   const ControlServerStats& stats() const { return stats_; }
   const ControlServerConfig& config() const { return config_; }
   // Switches the naive path on or off while running (the benchmark measures both in one run).
