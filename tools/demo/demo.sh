@@ -2,8 +2,9 @@
 # The demo `./run demo` runs on embedded defaults: the most complete end-to-end scenario meshvpn
 # has so far. Today: the crypto building blocks, an encrypted tunnel (psk_tunnel, C project 3)
 # between two network namespaces, then WireGuard: our mini-wireguard against Debian's wireguard-go
-# (deep dive project 7), with traffic, a look at the wire, `wg show` and the statistics.
-# It grows with the project (next: the mesh).
+# (deep dive project 7), with traffic, a look at the wire, `wg show` and the statistics; then the
+# coordination server, mini-headscale, with two machines logging in (deep dive project 8).
+# It grows with the project (next: the mesh client).
 # usage: demo.sh BUILD_DIR     (as root: it makes network namespaces, and removes them)
 source "$(cd "$(dirname "$0")/../.." && pwd)/test/e2e/lib/netns.sh"
 build=${1:?usage: demo.sh BUILD_DIR}
@@ -132,6 +133,40 @@ CONF
   sed -n '/=== mini-wireguard statistics/,$p' "$E2E_WORK/mini.log" | grep -v '^\[' |
     sed 's/^/    /'
 fi
+
+banner "5. The coordination server: machines log in and learn their peers (deep dive project 8)"
+mh="$tools/mini-headscale/mini-headscale"
+probe="$build/test/e2e/control_probe"
+e2e_ns control
+mkdir -m 700 "$E2E_WORK/hs"
+e2e_bg control hs "$mh" serve --state-dir "$E2E_WORK/hs" --stun-port 0
+hs_pid=$E2E_LAST_PID
+e2e_wait "mini-headscale to start" 10 grep -q "^Nodes: " "$E2E_WORK/hs.log"
+hs() { e2e_in control "$mh" --state-dir "$E2E_WORK/hs" "$@"; }
+hs users create alice | sed 's/^/    /'
+key=$(hs preauthkeys create --user alice --reusable --expiration 1h)
+echo "    made a reusable pre-auth key for alice (${key:0:17}..., the rest is secret)"
+e2e_bg control laptop "$probe" 127.0.0.1 8080 alice-laptop "$key" --endpoint 192.168.1.50:41641
+e2e_wait "alice-laptop to log in" 10 grep -q "^REGISTERED" "$E2E_WORK/laptop.log"
+e2e_bg control desktop "$probe" 127.0.0.1 8080 bob-desktop - --endpoint 98.76.54.32:41641
+e2e_wait "bob-desktop's auth URL" 10 grep -q "^AUTH_URL" "$E2E_WORK/desktop.log"
+reg=$(sed -n 's|^AUTH_URL .*/auth/||p' "$E2E_WORK/desktop.log" | head -n 1)
+echo "    bob-desktop logs in without a key and is told: $(grep '^AUTH_URL' "$E2E_WORK/desktop.log")"
+echo "    the admin approves it: mini-headscale nodes register --user alice --key $reg"
+hs nodes register --user alice --key "$reg" | sed 's/^/    /'
+e2e_wait "alice-laptop to see bob-desktop" 10 grep -q "PEERS 1 bob-desktop=.*online,ep" \
+  "$E2E_WORK/laptop.log"
+echo
+echo "mini-headscale's log (the seed's lines):"
+sed -n '/^Starting/,$p' "$E2E_WORK/hs.log" | sed 's/^/    /'
+echo
+echo "what alice-laptop's control client heard (a full map, then only deltas):"
+grep '^MAP' "$E2E_WORK/laptop.log" | sed 's/^/    /'
+echo
+echo "mini-headscale nodes list, and the seed's GET /api/machines:"
+hs nodes list | sed 's/^/    /'
+echo "    $(e2e_in control curl -s http://127.0.0.1:8080/api/machines)"
+e2e_stop "$hs_pid"
 
 banner "done"
 echo "Next: the tools' lab pages in docs/labs/, and ./run test for the whole suite."
