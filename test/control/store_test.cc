@@ -2,6 +2,7 @@
 // fresh database of a server this test binary starts (pg_test_server.h).
 #include "meshvpn/control/store.h"
 
+#include <libpq-fe.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -589,6 +590,47 @@ TEST_CASE("Store SQLite file is 0600 whatever the umask, in WAL mode, synchronou
   CHECK((*connection)->Query("PRAGMA synchronous", {})->at(0).Int(0) == 2);  // FULL
   CHECK((*connection)->Query("PRAGMA foreign_keys", {})->at(0).Int(0) == 1);
   CHECK((*connection)->Query("PRAGMA busy_timeout", {})->at(0).Int(0) == 5000);
+}
+
+// Ends every other session on the PostgreSQL database of `conninfo` (as a server restart or an
+// idle timeout would) and waits until they are gone.
+void DropOtherSessions(const std::string& conninfo) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  REQUIRE(PQstatus(conn) == CONNECTION_OK);
+  auto others = [&](const char* sql) {
+    PGresult* result = PQexec(conn, sql);
+    REQUIRE(PQresultStatus(result) == PGRES_TUPLES_OK);
+    const int rows = PQntuples(result);
+    PQclear(result);
+    return rows;
+  };
+  constexpr char kWhere[] =
+      " FROM pg_stat_activity WHERE datname = current_database()"
+      " AND pid <> pg_backend_pid()";
+  CHECK(others((std::string("SELECT pg_terminate_backend(pid)") + kWhere).c_str()) >= 1);
+  for (int i = 0; i < 500 && others((std::string("SELECT pid") + kWhere).c_str()) > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  PQfinish(conn);
+}
+
+TEST_CASE("Store PostgreSQL reconnects after the server drops the connection", "[control][store]") {
+  PostgresBackend backend;
+  const std::string conninfo = backend.url.substr(std::string_view("postgres:").size());
+  auto store = Open(backend.url);
+  auto alice = store->CreateUser("alice", "");
+  REQUIRE(alice.ok());
+  DropOtherSessions(conninfo);
+  auto bob = store->CreateUser("bob", "");  // a write: reopened before BEGIN
+  INFO(bob.status().ToString());
+  CHECK(bob.ok());
+  DropOtherSessions(conninfo);
+  CHECK(store->GetUser(alice->id).ok());  // a read: run again on a new connection
+  DropOtherSessions(conninfo);
+  auto node = store->RegisterNode(MakeNode(alice->id, "laptop"), std::nullopt);
+  INFO(node.status().ToString());
+  CHECK(node.ok());
+  CHECK(store->ListUsers()->size() == 2);
 }
 
 // Two Store objects on one database (two connections: as two server processes would be),

@@ -79,6 +79,17 @@ class PostgresConnection final : public SqlConnection {
   }
 
   absl::StatusOr<SqlRows> Query(std::string_view sql, std::span<const SqlValue> params) override {
+    absl::StatusOr<SqlRows> rows = QueryOnce(sql, params);
+    // A read outside a transaction on a connection the server dropped (a restart, an idle
+    // timeout) is safe to run again on a new connection; anything else is reported.
+    if (!rows.ok() && !in_transaction_ && Lost() && sql.substr(0, 7) == "SELECT ") {
+      MESHVPN_RETURN_IF_ERROR(Connect());
+      rows = QueryOnce(sql, params);
+    }
+    return rows;
+  }
+
+  absl::StatusOr<SqlRows> QueryOnce(std::string_view sql, std::span<const SqlValue> params) {
     MESHVPN_RETURN_IF_ERROR(EnsureConnected());
     MESHVPN_ASSIGN_OR_RETURN(const std::string name, Prepare(sql));
     std::vector<std::string> texts(params.size());
@@ -151,9 +162,16 @@ class PostgresConnection final : public SqlConnection {
 
   absl::Status Begin(SqlTransaction kind) override {
     MESHVPN_RETURN_IF_ERROR(EnsureConnected());
-    MESHVPN_RETURN_IF_ERROR(ExecScript(kind == SqlTransaction::kSerializable
-                                           ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
-                                           : "BEGIN ISOLATION LEVEL READ COMMITTED"));
+    const char* begin = kind == SqlTransaction::kSerializable
+                            ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
+                            : "BEGIN ISOLATION LEVEL READ COMMITTED";
+    absl::Status status = ExecScript(begin);
+    // Nothing of the transaction was sent yet: a connection found dropped here is reopened.
+    if (!status.ok() && Lost()) {
+      MESHVPN_RETURN_IF_ERROR(Connect());
+      status = ExecScript(begin);
+    }
+    MESHVPN_RETURN_IF_ERROR(status);
     in_transaction_ = true;
     return absl::OkStatus();
   }
@@ -183,6 +201,8 @@ class PostgresConnection final : public SqlConnection {
 
  private:
   // A connection found broken is opened again before the next statement outside a transaction.
+  bool Lost() const { return conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK; }
+
   // Never inside a transaction: the statements after a reconnect would run outside it.
   absl::Status EnsureConnected() {
     if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK) return absl::OkStatus();
