@@ -479,6 +479,30 @@ TEMPLATE_TEST_CASE("Store nodes", "[control][store]", SqliteBackend, PostgresBac
   }
 }
 
+TEST_CASE("Store migrations are planned from the database's version", "[control][store]") {
+  for (std::string_view backend : {"sqlite", "postgres"}) {
+    const auto migrations = internal::MigrationsFor(backend);
+    REQUIRE(migrations.size() >= 2);
+    CHECK(internal::MigrationsFor("sqlite").size() == internal::MigrationsFor("postgres").size());
+    auto all = internal::PlanMigrations(0, migrations);
+    REQUIRE(all.ok());
+    CHECK(all->size() == migrations.size());
+    CHECK(all->front()->version == 1);
+    auto rest = internal::PlanMigrations(1, migrations);
+    REQUIRE(rest.ok());
+    REQUIRE(rest->size() == migrations.size() - 1);
+    CHECK(rest->front()->version == 2);
+    CHECK(internal::PlanMigrations(static_cast<int>(migrations.size()), migrations)->empty());
+    CHECK(internal::PlanMigrations(static_cast<int>(migrations.size()) + 1, migrations)
+              .status()
+              .code() == StatusCode::kFailedPrecondition);
+  }
+  const internal::Migration gap[] = {{1, "one", "SELECT 1"}, {3, "three", "SELECT 3"}};
+  CHECK(internal::PlanMigrations(0, gap).status().code() == StatusCode::kInvalidArgument);
+  const internal::Migration empty[] = {{1, "one", ""}};
+  CHECK(internal::PlanMigrations(0, empty).status().code() == StatusCode::kInvalidArgument);
+}
+
 // Plants a schema version newer than the code's in the database at `url`.
 void PlantFutureSchema(const std::string& url) {
   auto location = ParseStoreUrl(url);
