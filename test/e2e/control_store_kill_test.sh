@@ -10,38 +10,16 @@ set -euo pipefail
 build=${1:?usage: control_store_kill_test.sh <build dir> [rounds]}
 rounds=${2:-20}
 writer="$build/test/e2e/control_store_writer"
-pg_bin=${MESHVPN_PG_BINDIR:-/usr/lib/postgresql/15/bin}
+source "$(dirname "$0")/lib/netns.sh"
+source "$(dirname "$0")/lib/postgres.sh"
+fail() { e2e_fail "$*"; }
+[[ -x "$writer" ]] || { echo "no $writer (build the control_store_writer target)"; exit 1; }
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-[[ -x "$writer" ]] || fail "no $writer (build the control_store_writer target)"
-
-work=$(mktemp -d /tmp/meshvpn-store-kill-XXXXXX)
+e2e_init store-kill
+work=$E2E_WORK
 writer_pids=()
-pg_started=0
-as_pg=()
-cleanup() {
-  local rc=$?
-  for pid in "${writer_pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if ((pg_started)); then
-    (cd / && "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$work/pg/data" stop -m immediate -w -t 20 \
-      >/dev/null 2>&1) ||
-      (cd / && "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$work/pg/data" stop -m fast -w -t 20 \
-        >/dev/null 2>&1) || true
-  fi
-  if ((rc != 0)); then
-    for log in "$work"/*.err "$work"/pg/server.log; do
-      [[ -s "$log" ]] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }
-    done
-  fi
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+kill_writers() { for pid in "${writer_pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; }
+E2E_CLEANUP_HOOKS+=("kill_writers")
 
 # A random pause of 0.05-0.5 s.
 pause() { sleep "$(printf '0.%03d' $((50 + RANDOM % 451)))"; }
@@ -69,24 +47,6 @@ kill_rounds() {
 # --- SQLite ----------------------------------------------------------------------------------
 kill_rounds sqlite "sqlite:$work/store.db"
 
-# --- PostgreSQL ------------------------------------------------------------------------------
-for tool in initdb pg_ctl postgres; do
-  [[ -x "$pg_bin/$tool" ]] ||
-    fail "no $pg_bin/$tool: install postgresql-15 (cmake/debian-packages.txt; ./run setup)"
-done
-mkdir "$work/pg"
-if ((EUID == 0)); then  # PostgreSQL refuses root
-  chmod 0711 "$work"
-  chown nobody: "$work/pg"
-  as_pg=(runuser -u nobody --)
-fi
-(cd "$work/pg" && HOME="$work/pg" "${as_pg[@]}" "$pg_bin/initdb" -D "$work/pg/data" \
-  --auth=trust --no-sync -U postgres -E UTF8 >"$work/pg/initdb.log" 2>&1) ||
-  fail "initdb: $(cat "$work/pg/initdb.log")"
-pg_started=1
-# Only a Unix socket; the server keeps its durable defaults (fsync, synchronous_commit on).
-(cd "$work/pg" && HOME="$work/pg" "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$work/pg/data" \
-  -l "$work/pg/server.log" -w -t 60 \
-  -o "-c listen_addresses='' -c unix_socket_directories='$work/pg'" start >/dev/null) ||
-  fail "pg_ctl start"
-kill_rounds postgres "postgres:host=$work/pg user=postgres dbname=postgres"
+# --- PostgreSQL (the server keeps its durable defaults: fsync, synchronous_commit on) -------
+pg_start
+kill_rounds postgres "$PG_URL"
