@@ -8,10 +8,12 @@
 //   stats        one JSON line: this process's CPU seconds (CLOCK_PROCESS_CPUTIME_ID), VmRSS/VmHWM,
 //   the
 //                streamer's and the builder's counters, nodes, online streams
+//   trim         malloc_trim(0): the allocator gives back what it keeps unused (see the next stats)
 //   naive on|off the naive full-map path (every change: each affected node's whole map rebuilt
 //                from scratch) or the delta path
 //   quit         (also: stdin closed, SIGTERM, SIGINT) stops and removes the temporary directory
 // Registrations are counted on stderr every 1,000.
+#include <malloc.h>
 #include <uv.h>
 
 #include <chrono>
@@ -177,6 +179,11 @@ int Main(int argc, char** argv) {
                 static_cast<unsigned long long>((*channels)->stats().slow_readers),
                 static_cast<unsigned long long>(s.stats().store_errors),
                 s.config().naive_full_maps ? "true" : "false");
+          } else if (line == "trim") {
+            // What the allocator keeps but no longer uses goes back, so that the next stats
+            // shows the live memory beside the RSS as it was.
+            ::malloc_trim(0);
+            std::printf("OK trim\n");
           } else if (line == "naive on" || line == "naive off") {
             s.set_naive_full_maps(line == "naive on");
             std::printf("OK naive=%s\n", s.config().naive_full_maps ? "on" : "off");

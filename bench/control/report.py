@@ -57,6 +57,8 @@ def main():
             s["server_rss_ready_kb"] = ready["rss_kb"]
             s["server_rss_connected_kb"] = connected["rss_kb"]
             s["server_kb_per_node"] = (connected["rss_kb"] - ready["rss_kb"]) / n
+            if "server_trimmed" in con:
+                s["server_kb_per_node_trimmed"] = (con["server_trimmed"]["rss_kb"] - ready["rss_kb"]) / n
             s["connect_server_cpu_s"] = connected["cpu_s"] - ready["cpu_s"]
             s["connect_bytes"] = connected["bytes_sent"] - ready["bytes_sent"]
             s["connect_errors"] = con["clients"]["errors"]
@@ -88,7 +90,7 @@ def main():
         summary.append(s)
 
     print()
-    print("| nodes | policy | all full maps | server mem/node | change path | reaches all peers (median, max) | bytes/change | msgs | server CPU/change (median) | checks |")
+    print("| nodes | policy | all full maps | server mem/node (RSS; after malloc_trim) | change path | reaches all peers (median, max) | bytes/change | msgs | server CPU/change (median) | checks |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for s in summary:
         first = True
@@ -97,7 +99,7 @@ def main():
                 continue
             m = s[mode]
             lead = (f'| {s["nodes"]:,} | {s["policy"]} | {fmt_s(s.get("all_full_maps_s"))} | '
-                    f'{s.get("server_kb_per_node", 0):.1f} KB | ') if first else "| | | | | "
+                    f'{s.get("server_kb_per_node", 0):.1f} KB; {s.get("server_kb_per_node_trimmed", 0):.1f} KB | ') if first else "| | | | | "
             first = False
             checks = ("ok" if m["all_complete"] and m["errors"] == 0 else "INCOMPLETE") + f' {m["viewers"]} viewers, samples {m["samples_correct"]}'
             print(f'{lead}{mode} | {fmt_s(m["propagation_s_median"])}, {fmt_s(m["propagation_s_max"])} | '

@@ -12,7 +12,8 @@
 # it measures
 #   - the time from the first connection until every node holds a full map (this includes
 #     registering every node: one SQLite transaction, one fsync, each);
-#   - server memory per node: (VmRSS once every node streams - VmRSS at READY) / N;
+#   - server memory per node: (VmRSS once every node streams - VmRSS at READY) / N, and the
+#     same after malloc_trim(0) (what the allocator kept from the full maps it sent);
 #   - one node's endpoint change on the delta path, --changes times: the time until every peer
 #     that can see the node (N-1, or the 99 others of its group) has received a map message
 #     after it (client side), and the server's bytes sent and CPU seconds for the change (the
@@ -113,7 +114,7 @@ run_one() {
   port=$(sed -E 's/.*port=([0-9]+).*/\1/' <<<"$ready")
   key=$(sed -E 's/.* key=([^ ]+).*/\1/' <<<"$ready")
   server_key=$(sed -E 's/.*server_key=([0-9a-f]+).*/\1/' <<<"$ready")
-  local s_ready s_connected connected
+  local s_ready s_connected s_trimmed connected
   nstats=$((nstats + 1))
   s_ready=$(server_stats "$nstats")
   "$CLIENTS" --port "$port" --key "$key" --server-key "$server_key" --nodes "$n" \
@@ -123,7 +124,11 @@ run_one() {
   connected=$(wait_line "$work/clients.out" '^CONNECTED ' 1 7200 "$cpid" | sed 's/^CONNECTED //')
   nstats=$((nstats + 1))
   s_connected=$(server_stats "$nstats")
-  echo "{\"kind\":\"connect\",\"nodes\":$n,\"policy\":\"$policy\",\"clients\":$connected,\"server_ready\":$s_ready,\"server_connected\":$s_connected}" >>"$RESULTS"
+  echo trim >&"$sfd"
+  wait_line "$work/server.out" '^OK trim' 1 60 "$spid" >/dev/null
+  nstats=$((nstats + 1))
+  s_trimmed=$(server_stats "$nstats")
+  echo "{\"kind\":\"connect\",\"nodes\":$n,\"policy\":\"$policy\",\"clients\":$connected,\"server_ready\":$s_ready,\"server_connected\":$s_connected,\"server_trimmed\":$s_trimmed}" >>"$RESULTS"
   local mode count i before after change
   for mode in delta naive; do
     count=$CHANGES
