@@ -18,6 +18,9 @@ bool HeaderIs(const http::Request& request, std::string_view name, std::string_v
 // Output handed to the connection per Write (it takes all or nothing, up to its 1 MiB bound; a
 // refused Write brings OnStreamWritable once it drained to half).
 constexpr size_t kWritePiece = 256 << 10;
+// A drained output buffer bigger than this is given back: a full map of 10,000 peers is 2.6 MB,
+// and each of 10,000 channels keeping that much would hold 26 GB.
+constexpr size_t kKeptOutputCapacity = 64 << 10;
 
 }  // namespace
 
@@ -90,7 +93,11 @@ class UvChannelServer::Channel final : public ChannelSession, public http::Strea
       out_pos_ += n;
     }
     if (out_pos_ == out_.size()) {
-      out_.clear();
+      if (out_.capacity() > kKeptOutputCapacity) {
+        std::string().swap(out_);
+      } else {
+        out_.clear();
+      }
       out_pos_ = 0;
     } else if (out_pos_ > (1 << 20) && out_pos_ > out_.size() / 2) {
       out_.erase(0, out_pos_);

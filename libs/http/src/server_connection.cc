@@ -24,6 +24,9 @@ bool StatusHasNoBody(int status) {
 // Received beyond max_buffered_input while a response is in progress: the transport stops
 // reading at the bound, so more than one read's worth past it means the bound was ignored.
 constexpr size_t kInputSlack = 64 * 1024;
+// A drained output buffer bigger than this is given back, not kept for the connection's life
+// (an upgraded stream that once carried a large message would hold up to its bound).
+constexpr size_t kKeptOutputCapacity = 64 * 1024;
 
 }  // namespace
 
@@ -125,7 +128,11 @@ void ServerConnection::ConsumeOutput(size_t n) {
   ++depth_;
   out_pos_ = std::min(out_.size(), out_pos_ + n);
   if (out_pos_ == out_.size()) {
-    out_.clear();
+    if (out_.capacity() > kKeptOutputCapacity) {
+      std::string().swap(out_);
+    } else {
+      out_.clear();
+    }
     out_pos_ = 0;
   }
   last_progress_ = Now();
