@@ -147,3 +147,102 @@ TEST_CASE("map streaming: three nodes, a delta, a departure", "[control][uv]") {
 
 }  // namespace
 }  // namespace meshvpn::control
+
+namespace meshvpn::control {
+namespace {
+
+// A channel that keeps what it is given queued until the test drains it.
+struct QueueingSession final : ChannelSession {
+  explicit QueueingSession(uint64_t i) : id_(i) {}
+  uint64_t id() const override { return id_; }
+  const x25519::PublicKey& machine_key() const override { return key_; }
+  const std::string& remote_address() const override { return remote_; }
+  bool Send(const v1::Envelope& e) override { return SendEncoded(e.SerializeAsString()); }
+  bool SendEncoded(std::string_view bytes) override {
+    queued += bytes.size();
+    last = std::string(bytes);
+    return true;
+  }
+  void Close(std::string_view) override {}
+  size_t pending_output() const override { return queued; }
+  uint64_t id_;
+  x25519::PublicKey key_;
+  std::string remote_;
+  size_t queued = 0;
+  std::string last;
+};
+
+TEST_CASE("map streaming: updates wait while the queued output is over the bound",
+          "[control][uv]") {
+  UvLoop loop;
+  {
+    AllowAllPolicy policy;
+    MapBuilder builder(&policy);
+    std::vector<std::unique_ptr<QueueingSession>> sessions;
+    for (uint64_t id = 1; id <= 4; ++id) {
+      v1::Node n;
+      n.set_id(id);
+      n.set_name("node" + std::to_string(id));
+      builder.UpsertNode(n);
+      sessions.push_back(std::make_unique<QueueingSession>(id));
+    }
+    // A bound of one byte: after each message the output is over it until the test drains.
+    auto streamer =
+        UvMapStreamer::Create(loop.get(), &builder, nullptr, std::chrono::seconds(60), 1);
+    REQUIRE(streamer.ok());
+    UvMapStreamer& s = **streamer;
+    for (auto& session : sessions) REQUIRE(s.Open(session->id(), session.get()));
+    auto drain = [&] {
+      for (auto& session : sessions) session->queued = 0;
+    };
+    // The online marks of the opens: one delta per drained flush.
+    for (int i = 0; i < 8; ++i) {
+      drain();
+      s.Flush();
+    }
+    CHECK(s.backlog() == 0);
+    CHECK(s.stats().deltas_sent == 3);  // node 4 opened last: nothing to tell it
+
+    // The naive path: node 1's endpoints, a whole map to each of the four (node 1 too: its own
+    // entry changed). One goes out; the others wait while nothing drains.
+    builder.set_naive_full_maps(true);
+    v1::PeerChange patch;
+    patch.set_node_id(1);
+    patch.mutable_endpoints()->add_endpoints("203.0.113.1:41641");
+    REQUIRE(builder.PatchNode(patch).ok());
+    drain();
+    s.Flush();
+    CHECK(s.stats().deltas_sent == 4);
+    CHECK(s.backlog() == 3);
+    const uint64_t deferred = s.stats().flushes_deferred;
+    s.Flush();
+    CHECK(s.stats().deltas_sent == 4);
+    CHECK(s.stats().flushes_deferred == deferred + 1);
+
+    // A second change while three wait: they get one map each, with both changes; the one
+    // already sent gets a second. All are whole maps that show the second endpoint list.
+    patch.mutable_endpoints()->add_endpoints("198.51.100.1:41641");
+    REQUIRE(builder.PatchNode(patch).ok());
+    for (int i = 0; i < 8; ++i) {
+      drain();
+      s.Flush();
+    }
+    CHECK(s.backlog() == 0);
+    CHECK(s.stats().deltas_sent == 4 + 4);
+    for (auto& session : sessions) {
+      v1::Envelope e;
+      REQUIRE(e.ParseFromString(session->last));
+      REQUIRE(e.has_map_response());
+      CHECK(e.map_response().full());
+      bool seen = session->id() == 1;  // node 1's own map: itself is `node`
+      for (const v1::Node& peer : e.map_response().peers()) {
+        if (peer.id() == 1) seen = peer.endpoints_size() == 2;
+      }
+      CHECK(seen);
+    }
+  }
+  CHECK(loop.Close() == 0);
+}
+
+}  // namespace
+}  // namespace meshvpn::control

@@ -12,10 +12,11 @@ int64_t UnixMs(const Clock& clock) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<UvMapStreamer>> UvMapStreamer::Create(
-    uv_loop_t* loop, MapBuilder* builder, const Clock* clock, std::chrono::milliseconds keepalive) {
+    uv_loop_t* loop, MapBuilder* builder, const Clock* clock, std::chrono::milliseconds keepalive,
+    size_t max_queued_output) {
   if (builder == nullptr) return absl::InvalidArgumentError("UvMapStreamer needs a builder");
-  std::unique_ptr<UvMapStreamer> s(
-      new UvMapStreamer(builder, clock != nullptr ? clock : &RealClock::Instance(), keepalive));
+  std::unique_ptr<UvMapStreamer> s(new UvMapStreamer(
+      builder, clock != nullptr ? clock : &RealClock::Instance(), keepalive, max_queued_output));
   auto check = UvCheck::Create(loop, uv_check_init);
   if (!check.ok()) return check.status();
   s->check_ = std::move(*check);
@@ -33,14 +34,18 @@ absl::StatusOr<std::unique_ptr<UvMapStreamer>> UvMapStreamer::Create(
 }
 
 UvMapStreamer::UvMapStreamer(MapBuilder* builder, const Clock* clock,
-                             std::chrono::milliseconds keepalive)
-    : builder_(builder), clock_(clock), keepalive_(keepalive) {}
+                             std::chrono::milliseconds keepalive, size_t max_queued_output)
+    : builder_(builder),
+      clock_(clock),
+      keepalive_(keepalive),
+      max_queued_output_(max_queued_output) {}
 
 UvMapStreamer::~UvMapStreamer() = default;
 
 void UvMapStreamer::Send(uint64_t node_id, Stream& stream, const std::string& envelope) {
   stream.last_sent = clock_->Now();
   stats_.bytes_sent += envelope.size();
+  queued_estimate_ += envelope.size();
   if (!stream.session->SendEncoded(envelope)) {
     // Over its bound: the channel closed itself, and its close will come through Closed().
     (void)node_id;
@@ -76,10 +81,30 @@ void UvMapStreamer::Closed(uint64_t node_id) {
   (void)builder_->PatchNode(offline);
 }
 
+size_t UvMapStreamer::QueuedOutput() const {
+  size_t total = 0;
+  for (const auto& [id, stream] : streams_) total += stream.session->pending_output();
+  return total;
+}
+
 void UvMapStreamer::Flush() {
   for (const uint64_t id : builder_->TakeDirtySessions()) {
+    if (in_backlog_.insert(id).second) backlog_.push_back(id);
+  }
+  while (!backlog_.empty()) {
+    if (queued_estimate_ > max_queued_output_) {
+      queued_estimate_ = QueuedOutput();
+      if (queued_estimate_ > max_queued_output_) {
+        // The channels' writes will bring more loop turns, each ending in a flush.
+        ++stats_.flushes_deferred;
+        return;
+      }
+    }
+    const uint64_t id = backlog_.front();
+    backlog_.pop_front();
+    in_backlog_.erase(id);
     auto it = streams_.find(id);
-    const std::string update = builder_->TakeUpdate(id);
+    const std::string update = builder_->TakeUpdate(id);  // "" for a session closed since
     if (it == streams_.end() || update.empty()) continue;
     ++stats_.deltas_sent;
     Send(id, it->second, update);
