@@ -237,7 +237,7 @@ class Driver {
     const Totals t = Sum();
     std::printf(
         "CONNECTED {\"nodes\":%zu,\"all_full_s\":%.3f,\"full_maps\":%llu,\"deltas\":%llu,"
-        "\"errors\":%llu,\"backoffs\":%llu,\"client_cpu_s\":%.3f,\"client_rss_kb\":%llu}\n",
+        "\"errors\":%llu,\"backoffs\":%llu,\"client_cpu_s\":%.6f,\"client_rss_kb\":%llu}\n",
         sims_.size(), all_full_s_, static_cast<unsigned long long>(t.full_maps),
         static_cast<unsigned long long>(t.deltas), static_cast<unsigned long long>(t.errors),
         static_cast<unsigned long long>(t.backoffs), bench::CpuSeconds(),
@@ -302,7 +302,7 @@ class Driver {
         "CHANGED {\"complete\":%s,\"propagation_s\":%.4f,\"viewers\":%zu,\"seen\":%zu,"
         "\"unexpected\":%zu,\"self_messages\":%zu,\"deltas\":%llu,\"full_maps\":%llu,"
         "\"samples_checked\":%zu,\"samples_correct\":%zu,\"mover_node_id\":%llu,"
-        "\"errors\":%llu,\"backoffs\":%llu,\"client_cpu_s\":%.3f}\n",
+        "\"errors\":%llu,\"backoffs\":%llu,\"client_cpu_s\":%.6f}\n",
         complete ? "true" : "false", change_done_s_, change_expected_, change_seen_,
         change_unexpected_, change_self_messages_,
         static_cast<unsigned long long>(t.deltas - before_.deltas),

@@ -157,7 +157,7 @@ int Main(int argc, char** argv) {
             const MapStreamerStats& st = s.streamer().stats();
             const MapBuilderStats& b = s.builder().stats();
             std::printf(
-                "{\"cpu_s\":%.3f,\"rss_kb\":%llu,\"hwm_kb\":%llu,\"bytes_sent\":%llu,"
+                "{\"cpu_s\":%.6f,\"rss_kb\":%llu,\"hwm_kb\":%llu,\"bytes_sent\":%llu,"
                 "\"full_maps_sent\":%llu,\"deltas_sent\":%llu,\"keepalives_sent\":%llu,"
                 "\"builder_full_maps\":%llu,\"builder_full_map_bytes\":%llu,"
                 "\"builder_deltas\":%llu,\"builder_delta_bytes\":%llu,\"nodes\":%zu,"
