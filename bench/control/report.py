@@ -26,6 +26,11 @@ def main():
     args = ap.parse_args()
     rows = [json.loads(line) for line in open(args.results) if line.strip()]
     runs = {}
+    idle_rate = {}  # (nodes, policy) -> server CPU seconds per second with nothing happening
+    for r in rows:
+        if r["kind"] == "connect" and "server_idle" in r:
+            idle_rate[(r["nodes"], r["policy"])] = (
+                r["server_idle"]["cpu_s"] - r["server_trimmed"]["cpu_s"]) / r["idle_wall_s"]
     for r in rows:
         key = (r["nodes"], r["policy"])
         run = runs.setdefault(key, {"changes": {"delta": [], "naive": []}})
@@ -43,6 +48,7 @@ def main():
                 "bytes": a["bytes_sent"] - b["bytes_sent"],
                 "messages": (a["deltas_sent"] - b["deltas_sent"]) + (a["full_maps_sent"] - b["full_maps_sent"]),
                 "server_cpu_s": a["cpu_s"] - b["cpu_s"],
+                "server_cpu_net_s": a["cpu_s"] - b["cpu_s"] - idle_rate.get(key, 0) * (r.get("t1", 0) - r.get("t0", 0)),
                 "server_hwm_kb": a["hwm_kb"],
                 "client_cpu_s": c["client_cpu_s"],
                 "errors": c["errors"] + (a["slow_readers"] - b["slow_readers"]),
@@ -80,6 +86,7 @@ def main():
                 # endpoints (or another process's burst) is counted in the mean.
                 "server_cpu_s_per_change": statistics.median(c["server_cpu_s"] for c in ch),
                 "server_cpu_s_mean": statistics.mean(c["server_cpu_s"] for c in ch),
+                "server_cpu_net_s_per_change": statistics.median(c["server_cpu_net_s"] for c in ch),
                 "server_hwm_kb": max(c["server_hwm_kb"] for c in ch),
                 "errors": sum(c["errors"] for c in ch),
             }
@@ -87,10 +94,11 @@ def main():
             d, v = s["delta"], s["naive"]
             s["ratio_bytes"] = v["bytes_per_change"] / max(d["bytes_per_change"], 1)
             s["ratio_cpu"] = v["server_cpu_s_per_change"] / max(d["server_cpu_s_per_change"], 1e-6)
+            s["ratio_cpu_net"] = v["server_cpu_net_s_per_change"] / max(d["server_cpu_net_s_per_change"], 1e-6)
         summary.append(s)
 
     print()
-    print("| nodes | policy | all full maps | server mem/node (RSS; after malloc_trim) | change path | reaches all peers (median, max) | bytes/change | msgs | server CPU/change (median) | checks |")
+    print("| nodes | policy | all full maps | server mem/node (RSS; after malloc_trim) | change path | reaches all peers (median, max) | bytes/change | msgs | server CPU/change (median; net of idle) | checks |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for s in summary:
         first = True
@@ -104,12 +112,12 @@ def main():
             checks = ("ok" if m["all_complete"] and m["errors"] == 0 else "INCOMPLETE") + f' {m["viewers"]} viewers, samples {m["samples_correct"]}'
             print(f'{lead}{mode} | {fmt_s(m["propagation_s_median"])}, {fmt_s(m["propagation_s_max"])} | '
                   f'{fmt_bytes(m["bytes_per_change"])} | {m["messages_per_change"]:.0f} | '
-                  f'{m["server_cpu_s_per_change"] * 1000:.2f} ms | {checks} |')
+                  f'{m["server_cpu_s_per_change"] * 1000:.2f} ms; {m["server_cpu_net_s_per_change"] * 1000:.2f} ms | {checks} |')
     print()
     for s in summary:
         if "ratio_bytes" in s:
             print(f'{s["nodes"]:,} nodes, {s["policy"]}: naive/delta bytes {s["ratio_bytes"]:.0f}x, '
-                  f'naive/delta server CPU {s["ratio_cpu"]:.0f}x')
+                  f'naive/delta server CPU {s["ratio_cpu"]:.0f}x ({s["ratio_cpu_net"]:.0f}x net of idle)')
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"summary": summary, "raw": rows}, f, indent=1)

@@ -17,7 +17,8 @@
 #   - one node's endpoint change on the delta path, --changes times: the time until every peer
 #     that can see the node (N-1, or the 99 others of its group) has received a map message
 #     after it (client side), and the server's bytes sent and CPU seconds for the change (the
-#     server process's CLOCK_PROCESS_CPUTIME_ID, stats before and after; the median is shown);
+#     server process's CLOCK_PROCESS_CPUTIME_ID, stats before and after; the median is shown,
+#     and also net of the server's idle CPU over the window, measured for 3 s after connecting);
 #   - the same change --naive-changes times through the naive full-map path (every affected
 #     node's whole map rebuilt from scratch and sent), switched on in the same server;
 # and prints a table with the ratios naive/delta of bytes and CPU per change.
@@ -114,7 +115,7 @@ run_one() {
   port=$(sed -E 's/.*port=([0-9]+).*/\1/' <<<"$ready")
   key=$(sed -E 's/.* key=([^ ]+).*/\1/' <<<"$ready")
   server_key=$(sed -E 's/.*server_key=([0-9a-f]+).*/\1/' <<<"$ready")
-  local s_ready s_connected s_trimmed connected
+  local s_ready s_connected s_trimmed s_idle connected
   nstats=$((nstats + 1))
   s_ready=$(server_stats "$nstats")
   "$CLIENTS" --port "$port" --key "$key" --server-key "$server_key" --nodes "$n" \
@@ -128,8 +129,16 @@ run_one() {
   wait_line "$work/server.out" '^OK trim' 1 60 "$spid" >/dev/null
   nstats=$((nstats + 1))
   s_trimmed=$(server_stats "$nstats")
-  echo "{\"kind\":\"connect\",\"nodes\":$n,\"policy\":\"$policy\",\"clients\":$connected,\"server_ready\":$s_ready,\"server_connected\":$s_connected,\"server_trimmed\":$s_trimmed}" >>"$RESULTS"
-  local mode count i before after change
+  # The server's CPU while nothing happens, over as long as a change takes: subtracted per second
+  # of each change's window in the "net" column.
+  local idle_wall
+  idle_wall=$(date +%s.%N)
+  sleep 3
+  nstats=$((nstats + 1))
+  s_idle=$(server_stats "$nstats")
+  idle_wall=$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$idle_wall" "$(date +%s.%N)")
+  echo "{\"kind\":\"connect\",\"nodes\":$n,\"policy\":\"$policy\",\"clients\":$connected,\"server_ready\":$s_ready,\"server_connected\":$s_connected,\"server_trimmed\":$s_trimmed,\"server_idle\":$s_idle,\"idle_wall_s\":$idle_wall}" >>"$RESULTS"
+  local mode count i before after change t0 t1
   for mode in delta naive; do
     count=$CHANGES
     if [[ $mode == naive ]]; then
@@ -141,11 +150,13 @@ run_one() {
       echo "  $mode change $i of $count" >&2
       nstats=$((nstats + 1))
       before=$(server_stats "$nstats")
+      t0=$(date +%s.%N)
       nchanges=$((nchanges + 1))
       change=$(client_change "$nchanges")
       nstats=$((nstats + 1))
       after=$(server_stats "$nstats")
-      echo "{\"kind\":\"change\",\"mode\":\"$mode\",\"nodes\":$n,\"policy\":\"$policy\",\"clients\":$change,\"before\":$before,\"after\":$after}" >>"$RESULTS"
+      t1=$(date +%s.%N)
+      echo "{\"kind\":\"change\",\"mode\":\"$mode\",\"nodes\":$n,\"policy\":\"$policy\",\"clients\":$change,\"before\":$before,\"after\":$after,\"t0\":$t0,\"t1\":$t1}" >>"$RESULTS"
     done
   done
   echo quit >&"$cfd"
