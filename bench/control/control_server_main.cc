@@ -27,10 +27,10 @@
 #include "absl/strings/str_format.h"
 #include "bench_util.h"
 #include "meshvpn/base/uv_loop.h"
-#include "meshvpn/control/control_server.h"
 #include "meshvpn/control/map_policy.h"
 #include "meshvpn/control/store.h"
 #include "meshvpn/control/uv_channel_server.h"
+#include "meshvpn/control/uv_control_server.h"
 #include "meshvpn/http/uv_server.h"
 #include "meshvpn/x25519/x25519.h"
 

@@ -41,7 +41,8 @@ void ServerPrinter::OnRegistrationRequest(const x25519::PublicKey& machine_key,
 void ServerPrinter::OnAuthUrl(const control::PendingRegistration& pending, const std::string& url) {
   std::fprintf(out_, "[Auth] Waiting for approval of %s: %s\n", pending.hostname.c_str(),
                url.c_str());
-  std::fprintf(out_, "[Auth] Approve with: mini-headscale nodes register --user USERNAME --key %s\n",
+  std::fprintf(out_,
+               "[Auth] Approve with: mini-headscale nodes register --user USERNAME --key %s\n",
                pending.id.c_str());
   std::fflush(out_);
 }
