@@ -161,8 +161,10 @@ run_one() {
   done
   echo quit >&"$cfd"
   echo quit >&"$sfd"
-  wait "$cpid" || true
-  wait "$spid" || true
+  local rc=0
+  wait "$cpid" || { rc=$?; echo "warning: bench_control_clients exited with status $rc" >&2; }
+  rc=0
+  wait "$spid" || { rc=$?; echo "warning: bench_control_server exited with status $rc" >&2; }
   cpid=""
   spid=""
   exec {cfd}>&- {sfd}>&-
