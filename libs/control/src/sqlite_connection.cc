@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
@@ -246,7 +248,16 @@ absl::StatusOr<std::unique_ptr<SqlConnection>> OpenSqliteConnection(const std::s
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
   // WAL: readers never block the writer; a commit is one append to the -wal file, made durable
   // by synchronous=FULL (an fsync of the WAL at every commit).
-  MESHVPN_ASSIGN_OR_RETURN(const SqlRows mode, connection->Query("PRAGMA journal_mode = WAL", {}));
+  // Switching a new file to WAL needs it exclusively, and SQLite does not always wait for that
+  // with the busy handler (two servers opening one new database at once): wait here instead.
+  absl::StatusOr<SqlRows> switched = connection->Query("PRAGMA journal_mode = WAL", {});
+  for (int waited_ms = 0; !switched.ok() && absl::IsUnavailable(switched.status()) &&
+                          waited_ms < options.busy_timeout_ms;
+       waited_ms += 10) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    switched = connection->Query("PRAGMA journal_mode = WAL", {});
+  }
+  MESHVPN_ASSIGN_OR_RETURN(const SqlRows mode, std::move(switched));
   if (mode.empty() || mode[0].Text(0) != "wal") {
     return absl::UnavailableError(absl::StrCat("sqlite: ", path, " cannot use WAL mode (got \"",
                                                mode.empty() ? "" : mode[0].Text(0), "\")"));

@@ -170,7 +170,12 @@ UvChannelServer::UvChannelServer(uv_loop_t* loop, ChannelServerOptions options,
     : loop_(loop), options_(std::move(options)), public_key_(public_key) {}
 
 UvChannelServer::~UvChannelServer() {
-  CloseAll();
+  // The acceptor may be gone already: no calls into it from here (CloseAll first for those).
+  for (auto& [id, channel] : channels_) {
+    channel->Flush();
+    channel->DetachQuietly();
+  }
+  channels_.clear();
   graveyard_.clear();
 }
 
@@ -187,12 +192,18 @@ void UvChannelServer::Bury(uint64_t id) {
 }
 
 void UvChannelServer::CloseAll() {
-  for (auto& [id, channel] : channels_) {
+  // Taken out first: the acceptor hears each close and must not find the channel still listed.
+  auto channels = std::move(channels_);
+  channels_.clear();
+  const absl::Status why = absl::CancelledError("the control server is shutting down");
+  for (auto& [id, channel] : channels) {
     channel->Flush();
     channel->DetachQuietly();
+    // The acceptor drops what it holds of the channel (a map stream would otherwise write into
+    // it on the next loop turn, after it is freed).
+    options_.acceptor->OnChannelClosed(*channel, why);
     graveyard_.push_back(std::move(channel));
   }
-  channels_.clear();
 }
 
 void UvChannelServer::OnRequest(http::Request& request, http::ResponseWriter writer) {

@@ -83,7 +83,9 @@ class UvChannelServer final : public http::RequestHandler {
   const x25519::PublicKey& public_key() const { return public_key_; }
   size_t channel_count() const { return channels_.size(); }
   const ChannelServerStats& stats() const { return stats_; }
-  // Closes every channel (shutdown): no OnChannelClosed calls.
+  // Closes every channel (shutdown), flushing what is queued; the acceptor hears
+  // OnChannelClosed (Cancelled) for each, so that nothing of theirs is used afterwards.
+  // (Destroying the server closes them without calling the acceptor.)
   void CloseAll();
 
  private:
