@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "common/temp_dir.h"
 #include "meshvpn/control/auth_keys.h"
 #include "pg_test_server.h"
 #include "store_migrations.h"
@@ -24,27 +25,11 @@ namespace {
 
 using absl::StatusCode;
 
-// A temporary directory, removed with its contents.
-class TempDir {
- public:
-  TempDir() {
-    char templ[] = "/tmp/meshvpn-store-XXXXXX";
-    REQUIRE(mkdtemp(templ) != nullptr);
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code error;
-    std::filesystem::remove_all(path_, error);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test::TempDir;
 
 struct SqliteBackend {
   static constexpr std::string_view kName = "sqlite";
-  TempDir dir;
+  TempDir dir{"store"};
   std::string path = dir.path() + "/store.db";
   std::string url = "sqlite:" + path;
 };

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "common/temp_dir.h"
 #include "common/uv_run_until.h"
 #include "meshvpn/base/uv_loop.h"
 #include "meshvpn/control/stored_node.h"
@@ -20,22 +21,13 @@ namespace meshvpn::control {
 namespace {
 
 using test::RunUntil;
+using test::TempDir;
 
 x25519::KeyPair Keys() {
   auto k = x25519::GenerateKeyPair();
   REQUIRE(k.ok());
   return *std::move(k);
 }
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/control-server-test-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 struct Recorder final : ControlClientEvents {
   std::string auth_url;
@@ -65,7 +57,7 @@ class Harness {
   ~Harness() { Stop(); }
 
   void Start() {
-    auto store = OpenStore("sqlite:" + dir_.path + "/db.sqlite");
+    auto store = OpenStore("sqlite:" + dir_.path() + "/db.sqlite");
     REQUIRE(store.ok());
     store_ = std::move(*store);
     auto server = ControlServer::Create(loop_.get(), store_.get(), &policy_, config_, nullptr);
@@ -133,7 +125,7 @@ class Harness {
 
  private:
   UvLoop loop_;
-  TempDir dir_;
+  TempDir dir_{"control-server"};
   ControlServerConfig config_;
   AllowAllPolicy policy_;
   x25519::KeyPair server_keys_ = Keys();

@@ -12,6 +12,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "common/host_port.h"
 #include "common/stderr_log_sink.h"
 #include "common/tool_init.h"
 #include "common/tool_metrics.h"
@@ -107,40 +108,6 @@ void MakeParentDirs(const std::string& path) {
     if (path[i] != '/') continue;
     ::mkdir(path.substr(0, i).c_str(), 0700);  // existing directories are left as they are
   }
-}
-
-// The IP of "ADDR:PORT" (":443" has none).
-std::string HostOf(const std::string& addr) {
-  const size_t colon = addr.rfind(':');
-  std::string host = colon == std::string::npos ? addr : addr.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  return host;
-}
-
-// "host", "host:port", "1.2.3.4:port", "[2001:db8::1]:port" -> host and port.
-absl::StatusOr<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& text,
-                                                               uint16_t default_port) {
-  std::string host = text;
-  std::string port_text;
-  if (!text.empty() && text.front() == '[') {
-    const size_t close = text.find(']');
-    if (close == std::string::npos) return absl::InvalidArgumentError("unclosed [");
-    host = text.substr(1, close - 1);
-    if (close + 1 < text.size()) {
-      if (text[close + 1] != ':') return absl::InvalidArgumentError("expected :PORT after ]");
-      port_text = text.substr(close + 2);
-    }
-  } else if (std::count(text.begin(), text.end(), ':') == 1) {
-    const size_t colon = text.find(':');
-    host = text.substr(0, colon);
-    port_text = text.substr(colon + 1);
-  }
-  uint32_t port = default_port;
-  if (!port_text.empty() && (!absl::SimpleAtoi(port_text, &port) || port == 0 || port > 65535)) {
-    return absl::InvalidArgumentError("bad port");
-  }
-  if (host.empty()) return absl::InvalidArgumentError("no host");
-  return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
 void RaiseFileLimit() {

@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/host_port.h"
 #include "meshvpn/base/uv_loop.h"
 #include "meshvpn/http/tls_context.h"
 #include "meshvpn/http/uv_client.h"
@@ -47,28 +48,13 @@ absl::StatusOr<Reply> Call(const AdminOptions& o, const std::string& method,
     client_options.host = "localhost";
     where = client_options.unix_socket;
   } else {
-    std::string rest = o.server;
-    const bool tls = absl::StartsWith(rest, "https://");
-    if (tls) {
-      rest = rest.substr(8);
-    } else if (absl::StartsWith(rest, "http://")) {
-      rest = rest.substr(7);
-    } else {
+    auto url = ParseHttpUrl(o.server);
+    if (!url.ok()) {
       return absl::InvalidArgumentError("--server is a URL: http://HOST:PORT or https://HOST");
     }
-    rest = rest.substr(0, rest.find('/'));
-    std::string host = rest;
-    uint32_t port = tls ? 443 : 80;
-    if (const size_t colon = rest.rfind(':');
-        colon != std::string::npos && rest.find(']') == std::string::npos) {
-      host = rest.substr(0, colon);
-      if (!absl::SimpleAtoi(rest.substr(colon + 1), &port) || port == 0 || port > 65535) {
-        return absl::InvalidArgumentError("--server has a bad port");
-      }
-    }
-    client_options.host = host;
-    client_options.port = static_cast<uint16_t>(port);
-    if (tls) {
+    client_options.host = url->host;
+    client_options.port = url->port;
+    if (url->tls) {
       http::TlsClientOptions tls_options;
       tls_options.alpn = {"http/1.1"};
       auto context = http::TlsContext::NewClient(tls_options);

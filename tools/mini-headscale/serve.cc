@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/host_port.h"
 #include "common/stderr_log_sink.h"
 #include "common/tool_metrics.h"
 #include "meshvpn/base/uv_handle.h"
@@ -46,36 +47,6 @@ int Fail(const char* what, const absl::Status& s, int code = 1) {
   return code;
 }
 
-// "127.0.0.1:8080" -> "127.0.0.1", "[::1]:8080" -> "::1", ":8080" -> "".
-std::string HostOf(const std::string& addr) {
-  const size_t colon = addr.rfind(':');
-  std::string host = colon == std::string::npos ? addr : addr.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  return host;
-}
-
-// The host of "http://name:port/..." and its port (default by scheme).
-std::pair<std::string, int> UrlHostPort(const std::string& url) {
-  std::string rest = url;
-  int port = absl::StartsWith(url, "https://") ? 443 : 80;
-  if (const size_t scheme = rest.find("://"); scheme != std::string::npos) {
-    rest = rest.substr(scheme + 3);
-  }
-  rest = rest.substr(0, rest.find('/'));
-  std::string host = rest;
-  if (!rest.empty() && rest.front() == '[') {
-    const size_t close = rest.find(']');
-    host = rest.substr(1, close - 1);
-    if (close + 1 < rest.size() && rest[close + 1] == ':') {
-      (void)absl::SimpleAtoi(rest.substr(close + 2), &port);
-    }
-  } else if (const size_t colon = rest.rfind(':'); colon != std::string::npos) {
-    host = rest.substr(0, colon);
-    (void)absl::SimpleAtoi(rest.substr(colon + 1), &port);
-  }
-  return {host, port};
-}
-
 bool IsIpv4Literal(const std::string& host) {
   return !host.empty() && host.find_first_not_of("0123456789.") == std::string::npos;
 }
@@ -88,7 +59,10 @@ control::v1::DerpMap EmbeddedDerpMap(const std::string& server_url, bool tls, in
   region.set_region_code("headscale");
   region.set_region_name("mini-headscale embedded DERP");
   control::v1::DerpNode* node = region.add_nodes();
-  const auto [host, port] = UrlHostPort(server_url);
+  // server_url was checked at start-up.
+  const HttpUrl url = ParseHttpUrl(server_url).value_or(HttpUrl{.host = "127.0.0.1", .port = 80});
+  const std::string& host = url.host;
+  const uint16_t port = url.port;
   node->set_name("999a");
   node->set_region_id(kEmbeddedRegionId);
   node->set_host_name(host);
@@ -169,6 +143,8 @@ int Serve(ServeSettings s, bool quiet) {
     if (s.server_url.empty()) {
       s.server_url = absl::StrCat(tls ? "https://" : "http://", (*listener)->local_address());
     }
+    if (auto url = ParseHttpUrl(s.server_url); !url.ok())
+      return Fail("--server-url", url.status(), 2);
 
     control::ControlServerConfig config;
     config.server_url = s.server_url;
