@@ -305,7 +305,6 @@ int Serve(ServeSettings s, bool quiet) {
         static_cast<unsigned long long>((*server)->stats().registrations_refused),
         static_cast<unsigned long long>((*server)->stats().map_requests));
     std::fflush(stdout);
-    (*server)->PersistNow();
     (*channels)->CloseAll();
     if (derp_server != nullptr) derp_server->CloseAll();
     listener->reset();
