@@ -67,8 +67,8 @@ class JsonValue {
 };
 
 struct HuJsonLimits {
-  size_t max_depth = 64;               // nesting of arrays and objects
-  size_t max_input_bytes = 8u << 20;   // a policy file is kilobytes; refuse anything absurd
+  size_t max_depth = 64;              // nesting of arrays and objects
+  size_t max_input_bytes = 8u << 20;  // a policy file is kilobytes; refuse anything absurd
 };
 
 // Parses one HuJSON document: RFC 8259 JSON, plus `//` line comments, `/* */` block comments
