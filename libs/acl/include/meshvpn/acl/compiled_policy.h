@@ -1,0 +1,55 @@
+// A policy compiled against an inventory: per node, the packet filter it enforces on what it
+// receives and the peers it must see. The control server builds one per policy or inventory
+// change and sends each node its part.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "meshvpn/acl/inventory.h"
+#include "meshvpn/acl/packet_filter.h"
+#include "meshvpn/acl/policy.h"
+
+namespace meshvpn::acl {
+
+class CompiledPolicy {
+ public:
+  // Nodes are named by their index in `inventory.nodes()`. Neither argument is kept.
+  static CompiledPolicy Compile(const Policy& policy, const Inventory& inventory);
+
+  size_t node_count() const { return nodes_.size(); }
+  // What may reach node `node`, readable (rules in policy order), and its matcher.
+  const std::vector<FilterEntry>& entries(int node) const { return nodes_[node].entries; }
+  const PacketFilter& filter(int node) const { return nodes_[node].filter; }
+
+  // Whether `viewer` must have `peer` in its map: either may send to the other.
+  bool CanSee(int viewer, int peer) const;
+  // Every node that can see `peer`, once each.
+  void ForEachViewer(int peer, absl::FunctionRef<void(int)> fn) const;
+  std::vector<int> VisiblePeers(int viewer) const;
+
+ private:
+  struct RuleReach {
+    std::vector<int> senders;    // nodes that are (or route for) a source of the rule
+    std::vector<int> receivers;  // nodes a non-self target reaches
+    bool has_self = false;
+  };
+  struct NodeState {
+    std::vector<FilterEntry> entries;
+    PacketFilter filter;
+    std::vector<int> send_rules;     // sorted rule indices where the node is a sender
+    std::vector<int> receive_rules;  // sorted rule indices where the node is a receiver
+    bool sends_to_own = false;       // a source of an autogroup:self rule
+    bool owned = false;              // untagged, with a user
+    int user = -1;                   // index of its user, when owned
+  };
+  bool MaySend(int from, int to) const;
+
+  std::vector<RuleReach> rules_;
+  std::vector<NodeState> nodes_;
+  std::vector<std::vector<int>> user_nodes_;  // user index -> its untagged nodes
+};
+
+}  // namespace meshvpn::acl

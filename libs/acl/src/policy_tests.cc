@@ -1,0 +1,210 @@
+// RunPolicyTests: a policy's `tests` (network access) and `sshTests` (logins), decided by the
+// reference evaluator on identities, with the inventory's addresses when it has them.
+#include "meshvpn/acl/policy_tests.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace meshvpn::acl {
+namespace {
+
+using K = Selector::Kind;
+
+std::vector<Address> UserAddresses(const Inventory& inventory, const std::string& login) {
+  std::vector<Address> out;
+  for (const InventoryNode& n : inventory.nodes()) {
+    if (!n.tagged() && UserMatches(login, n.user))
+      out.insert(out.end(), n.ips.begin(), n.ips.end());
+  }
+  return out;
+}
+
+std::vector<Address> TagAddresses(const Inventory& inventory, const std::string& tag) {
+  std::vector<Address> out;
+  for (const InventoryNode& n : inventory.nodes()) {
+    if (n.HasTag(tag)) out.insert(out.end(), n.ips.begin(), n.ips.end());
+  }
+  return out;
+}
+
+// The principals a test's selector stands for; a group stands for each of its members.
+std::vector<Principal> Principals(const Selector& s, const Policy& policy,
+                                  const Inventory& inventory, bool as_destination) {
+  std::vector<Principal> out;
+  switch (s.kind) {
+    case K::kUser:
+      out.push_back(Principal::OfUser(s.text, UserAddresses(inventory, s.text)));
+      break;
+    case K::kGroup:
+      for (const std::string& m : policy.GroupMembers(s.text)) {
+        out.push_back(Principal::OfUser(m, UserAddresses(inventory, m)));
+      }
+      break;
+    case K::kTag:
+      out.push_back(Principal::OfTag(s.text, TagAddresses(inventory, s.text)));
+      break;
+    case K::kHost:
+    case K::kPrefix: {
+      const Address a = s.prefix.address;
+      if (int i = inventory.FindByAddress(a); i >= 0) {
+        out.push_back(Principal::OfNodeAddress(inventory.nodes()[i], a));
+      } else {
+        out.push_back(Principal::OfAddress(a, as_destination && !TailnetAddresses().Contains(a)));
+      }
+      break;
+    }
+    case K::kAutogroupMember:
+      out.push_back(Principal::OfUser("autogroup:member"));
+      break;
+    case K::kAutogroupTagged:
+      out.push_back(Principal::OfTag("autogroup:tagged"));
+      break;
+    default:
+      break;
+  }
+  for (Principal& p : out) p.label = s.text;
+  return out;
+}
+
+std::string Describe(const Decision& d) {
+  std::vector<std::string> labels;
+  for (const RuleMatch& m : d.matches) labels.push_back(m.rule->Label());
+  return absl::StrJoin(labels, ", ");
+}
+
+bool SshUserAllowed(const SshRule& rule, const std::string& login, const Principal& src) {
+  for (const std::string& u : rule.users) {
+    if (u == login) return true;
+    if (u == "autogroup:nonroot" && login != "root") return true;
+    if (u.rfind("localpart:*@", 0) == 0 && !src.user.empty()) {
+      const std::string domain = u.substr(std::string("localpart:*").size());  // "@example.com"
+      const size_t at = src.user.find('@');
+      if (at != std::string::npos && src.user.substr(at) == domain &&
+          src.user.substr(0, at) == login) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<TestOutcome> RunPolicyTests(const Policy& policy, const Inventory& inventory) {
+  const Evaluator evaluator(policy, inventory);
+  std::vector<TestOutcome> out;
+  for (size_t i = 0; i < policy.tests.size(); ++i) {
+    const PolicyTest& test = policy.tests[i];
+    const std::vector<Principal> sources = Principals(test.src, policy, inventory, false);
+    for (int pass = 0; pass < 2; ++pass) {
+      const bool expect_allow = pass == 0;
+      for (const PolicyTest::Destination& d : expect_allow ? test.accept : test.deny) {
+        TestOutcome o{
+            absl::StrCat("tests[", i, "]"), d.at, test.src.text, d.text, expect_allow, false, ""};
+        if (sources.empty()) {
+          o.detail = absl::StrCat("source ", test.src.text, " names nobody");
+          out.push_back(std::move(o));
+          continue;
+        }
+        // Tests without "proto" ask about TCP or UDP.
+        std::vector<uint8_t> protocols = {ProtocolSet::kTcp, ProtocolSet::kUdp};
+        if (test.protocol) protocols = {*test.protocol};
+        bool all_allowed = true, none_allowed = true;
+        std::string why;
+        for (const Principal& src : sources) {
+          std::vector<Principal> dsts;
+          if (d.host.kind == K::kAutogroupSelf) {
+            if (!src.tagged() && !src.user.empty()) dsts.push_back(Principal::OfUser(src.user));
+          } else {
+            dsts = Principals(d.host, policy, inventory, true);
+          }
+          bool allowed = false;
+          for (const Principal& dst : dsts) {
+            for (uint8_t p : protocols) {
+              const Decision dec = evaluator.Decide({src, dst, p, d.port});
+              if (dec.allowed) {
+                allowed = true;
+                why = absl::StrCat("allowed by ", Describe(dec));
+              }
+            }
+          }
+          all_allowed &= allowed;
+          none_allowed &= !allowed;
+        }
+        o.passed = expect_allow ? all_allowed : none_allowed;
+        if (why.empty()) why = "no rule allows it";
+        o.detail = o.passed ? why
+                            : absl::StrCat(
+                                  expect_allow ? "expected allowed, but " : "expected denied, but ",
+                                  expect_allow ? "no rule allows it" : why);
+        out.push_back(std::move(o));
+      }
+    }
+  }
+
+  for (size_t i = 0; i < policy.ssh_tests.size(); ++i) {
+    const SshTest& test = policy.ssh_tests[i];
+    const std::vector<Principal> sources = Principals(test.src, policy, inventory, false);
+    for (const Selector& dst_selector : test.dst) {
+      for (const auto& [logins, want] :
+           {std::pair{&test.accept, "accept"}, std::pair{&test.check, "check"},
+            std::pair{&test.deny, "deny"}}) {
+        for (const std::string& login : *logins) {
+          TestOutcome o{absl::StrCat("sshTests[", i, "]"),
+                        test.at,
+                        test.src.text,
+                        absl::StrCat(dst_selector.text, " as ", login),
+                        std::string(want) != "deny",
+                        false,
+                        ""};
+          bool all = !sources.empty(), none = true;
+          for (const Principal& src : sources) {
+            std::vector<Principal> dsts = dst_selector.kind == K::kAutogroupSelf
+                                              ? std::vector<Principal>{Principal::OfUser(src.user)}
+                                              : Principals(dst_selector, policy, inventory, false);
+            bool accepted = false, checked = false;
+            for (const SshRule& rule : policy.ssh) {
+              const bool src_ok =
+                  std::any_of(rule.src.begin(), rule.src.end(),
+                              [&](const Selector& s) { return evaluator.SourceMatches(s, src); });
+              const bool dst_ok = std::any_of(dsts.begin(), dsts.end(), [&](const Principal& d) {
+                return std::any_of(rule.dst.begin(), rule.dst.end(), [&](const Selector& s) {
+                  return evaluator.DestinationMatches(s, src, d);
+                });
+              });
+              if (!src_ok || !dst_ok || !SshUserAllowed(rule, login, src)) continue;
+              (rule.action == "check" ? checked : accepted) = true;
+            }
+            const bool ok = std::string(want) == "check" ? checked : (accepted || checked);
+            all &= ok;
+            none &= !(accepted || checked);
+          }
+          o.passed = std::string(want) == "deny" ? none : all;
+          o.detail = o.passed ? "as expected"
+                              : absl::StrCat("expected ", want, ", but ",
+                                             std::string(want) == "deny" ? "an ssh rule allows it"
+                                                                         : "no ssh rule gives it");
+          out.push_back(std::move(o));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+absl::Status CheckPolicyTests(const Policy& policy, const Inventory& inventory) {
+  std::vector<std::string> failures;
+  for (const TestOutcome& o : RunPolicyTests(policy, inventory)) {
+    if (!o.passed) {
+      failures.push_back(absl::StrCat(o.section, " (line ", o.at.line, "): ", o.src, " -> ", o.dst,
+                                      ": ", o.detail));
+    }
+  }
+  if (failures.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("policy test failed: ", absl::StrJoin(failures, "; ")));
+}
+
+}  // namespace meshvpn::acl
