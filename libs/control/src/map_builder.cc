@@ -80,6 +80,7 @@ struct MapBuilder::Session {
   bool derp_map = false;
   bool dns = false;
   bool domain = false;
+  bool filter = false;  // the packet filter changed: send it whole
   absl::flat_hash_map<uint64_t, v1::Node> changed;
   absl::flat_hash_set<uint64_t> unknown;
   absl::flat_hash_set<uint64_t> removed;
@@ -87,7 +88,7 @@ struct MapBuilder::Session {
   absl::flat_hash_set<uint64_t> users;
 
   void ClearQueue() {
-    self_changed = derp_map = dns = domain = false;
+    self_changed = derp_map = dns = domain = filter = false;
     changed.clear();
     unknown.clear();
     removed.clear();
@@ -202,6 +203,63 @@ void MapBuilder::PolicyChanged() {
     s->ClearQueue();
     s->needs_full = true;
     MarkDirty(*s);
+  }
+}
+
+std::vector<v1::Node> MapBuilder::Nodes() const {
+  std::vector<v1::Node> out;
+  out.reserve(nodes_.size());
+  for (const uint64_t id : SortedKeys(nodes_)) out.push_back(nodes_.at(id)->node);
+  return out;
+}
+
+void MapBuilder::SetPolicy(const MapPolicy* next) {
+  const MapPolicy* before = policy_;
+  policy_ = next;
+  ++stats_.policy_changes;
+  for (auto& [id, s] : sessions_) {
+    if (s->needs_full) continue;  // a full map is on its way anyway
+    auto v = nodes_.find(id);
+    if (v == nodes_.end() || v->second->expired) continue;
+    const Entry& viewer = *v->second;
+    // Visibility is symmetric: the viewer's possible peers are its possible viewers, under the
+    // old policy and the new one.
+    absl::flat_hash_set<uint64_t> candidates;
+    bool everyone =
+        !before->ForEachPossibleViewer(viewer.node, [&](uint64_t p) { candidates.insert(p); });
+    everyone |=
+        !next->ForEachPossibleViewer(viewer.node, [&](uint64_t p) { candidates.insert(p); });
+    auto consider = [&](uint64_t peer_id, const Entry& peer) {
+      const bool was = VisibleTo(*before, viewer.node, false, peer.node, peer.expired);
+      const bool now = VisibleTo(*next, viewer.node, false, peer.node, peer.expired);
+      if (was == now) return;
+      if (now) {
+        s->QueueWhole(peer.node, /*newly_visible=*/true);
+      } else {
+        s->QueueRemoval(peer_id);
+      }
+      ++stats_.queued_changes;
+      MarkDirty(*s);
+    };
+    if (everyone) {
+      for (const auto& [peer_id, peer] : nodes_) consider(peer_id, *peer);
+    } else {
+      for (const uint64_t peer_id : candidates) {
+        if (auto p = nodes_.find(peer_id); p != nodes_.end()) consider(peer_id, *p->second);
+      }
+    }
+    auto serialized = [&](const MapPolicy& policy) {
+      std::string out;
+      for (const v1::FilterRule& rule : policy.PacketFilter(viewer.node)) {
+        out += rule.SerializeAsString();
+        out.push_back('\0');
+      }
+      return out;
+    };
+    if (serialized(*before) != serialized(*next)) {
+      s->filter = true;
+      MarkDirty(*s);
+    }
   }
 }
 
@@ -400,7 +458,7 @@ std::string MapBuilder::TakeUpdate(uint64_t id) {
     s.ClearQueue();
     return FullMap(id, &s, /*from_scratch=*/false);
   }
-  if (!s.self_changed && !s.derp_map && !s.dns && !s.domain && s.changed.empty() &&
+  if (!s.self_changed && !s.derp_map && !s.dns && !s.domain && !s.filter && s.changed.empty() &&
       s.removed.empty() && s.patches.empty() && s.users.empty()) {
     return "";
   }
@@ -421,6 +479,12 @@ std::string MapBuilder::TakeUpdate(uint64_t id) {
   if (s.derp_map) *r.mutable_derp_map() = derp_map_;
   if (s.dns) *r.mutable_dns_config() = dns_;
   if (s.domain) r.set_domain(domain_);
+  if (s.filter) {
+    r.set_packet_filter_set(true);
+    for (v1::FilterRule& rule : policy_->PacketFilter(nodes_.at(id)->node)) {
+      *r.add_packet_filter() = std::move(rule);
+    }
+  }
   for (const uint64_t uid : SortedKeys(s.users)) {
     if (auto u = users_.find(uid); u != users_.end()) *r.add_users() = u->second;
   }

@@ -93,6 +93,23 @@ absl::Status ControlServer::Load() {
   return absl::OkStatus();
 }
 
+absl::flat_hash_map<uint64_t, std::string> ControlServer::UserNames() const {
+  absl::flat_hash_map<uint64_t, std::string> out;
+  for (const auto& [id, user] : users_) out.emplace(id, user.name);
+  return out;
+}
+
+namespace {
+// What a policy's inventory holds of a node.
+bool SameIdentity(const v1::Node& a, const v1::Node& b) {
+  auto same = [](const auto& x, const auto& y) {
+    return std::equal(x.begin(), x.end(), y.begin(), y.end());
+  };
+  return a.name() == b.name() && a.user_id() == b.user_id() && same(a.tags(), b.tags()) &&
+         same(a.addresses(), b.addresses()) && same(a.allowed_ips(), b.allowed_ips());
+}
+}  // namespace
+
 void ControlServer::Publish(const NodeRecord& node) {
   if (auto old = nodes_.find(node.id); old != nodes_.end()) {
     expiries_.erase({old->second.key_expiry_ms, node.id});
@@ -104,11 +121,14 @@ void ControlServer::Publish(const NodeRecord& node) {
   names_.insert(node.given_name);
   v1::Node proto = NodeToProto(node, config_.base_domain, NowMs());
   proto.set_online(stream_channel_.contains(node.id));
+  const v1::Node* before = builder_.node(node.id);
+  const bool inventory_changed = before == nullptr || !SameIdentity(*before, proto);
   builder_.UpsertNode(proto);
   (void)builder_.SetExpired(node.id, NodeKeyExpired(node, NowMs()));
   if (!node.expiry_disabled && node.key_expiry_ms != 0 && node.key_expiry_ms > NowMs()) {
     expiries_.emplace(node.key_expiry_ms, node.id);
   }
+  if (inventory_changed) events_->OnInventoryChanged();
 }
 
 void ControlServer::Unpublish(uint64_t id) {
@@ -126,6 +146,7 @@ void ControlServer::Unpublish(uint64_t id) {
     stream_channel_.erase(s);
   }
   nodes_.erase(it);
+  events_->OnInventoryChanged();
 }
 
 absl::StatusOr<NodeRecord> ControlServer::SaveNode(const NodeRecord& node) {

@@ -24,6 +24,7 @@ struct MapBuilderStats {
   uint64_t deltas = 0;  // delta MapResponses taken
   uint64_t delta_bytes = 0;
   uint64_t queued_changes = 0;  // (session, peer) pairs a change was queued to
+  uint64_t policy_changes = 0;  // SetPolicy calls
 };
 
 class MapBuilder {
@@ -39,8 +40,12 @@ class MapBuilder {
   void SetDnsConfig(const v1::DnsConfig& dns);
   void SetDomain(const std::string& domain);
   void UpsertUser(const v1::User& user);
-  // The policy's answers changed (a new policy file): every session gets a full map.
+  // The policy's answers changed in place: every session gets a full map.
   void PolicyChanged();
+  // Replaces the policy (`next` outlives the builder, or the next SetPolicy; the old one must
+  // live through this call). Every session gets a delta: peers it may now see, peers it may no
+  // longer see (removed from its map), and its packet filter if that changed.
+  void SetPolicy(const MapPolicy* next);
 
   // A new node, or a whole change of one (rename, tags, key rotation, re-authentication). The
   // machine key is never put in a peer's map.
@@ -53,6 +58,8 @@ class MapBuilder {
   void RemoveNode(uint64_t id);
 
   bool HasNode(uint64_t id) const { return nodes_.contains(id); }
+  // Every node as its peers see it, by id.
+  std::vector<v1::Node> Nodes() const;
   const v1::Node* node(uint64_t id) const;
   size_t node_count() const { return nodes_.size(); }
 

@@ -85,6 +85,9 @@ class ControlServerEvents {
   virtual void OnNodeExpired(const NodeRecord& /*node*/) {}
   virtual void OnNodeDeleted(const NodeRecord& /*node*/, std::string_view /*why*/) {}
   virtual void OnStoreError(const absl::Status& /*error*/) {}
+  // A node joined or left, or its name, user, tags or addresses changed: a policy compiled over
+  // the nodes is out of date (build a new one and SetPolicy it). Called after the change.
+  virtual void OnInventoryChanged() {}
 };
 
 class ControlServer final : public ChannelAcceptor, public ControlAdmin {
@@ -132,6 +135,13 @@ class ControlServer final : public ChannelAcceptor, public ControlAdmin {
 
   // Writes the batched node changes now (also at destruction).
   void PersistNow();
+
+  // Replaces the map policy (it must outlive the server, or the next SetPolicy; the old one
+  // must live through this call): every connected node hears the difference as a delta.
+  void SetPolicy(const MapPolicy* policy) { builder_.SetPolicy(policy); }
+  // Every node as its peers see it, and every user's name by id: a policy's inventory.
+  std::vector<v1::Node> PublishedNodes() const { return builder_.Nodes(); }
+  absl::flat_hash_map<uint64_t, std::string> UserNames() const;
 
   const MapBuilder& builder() const { return builder_; }
   const UvMapStreamer& streamer() const { return *streamer_; }
