@@ -66,8 +66,7 @@ absl::StatusOr<std::vector<acl::FilterEntry>> FromFilterRules(
     const v1::FilterRule& rule = rules[i];
     absl::StatusOr<acl::AddressSet> src =
         ParseSet(std::vector<std::string>(rule.src_ips().begin(), rule.src_ips().end()));
-    if (!src.ok())
-      return BadRule(i, src.status().message());
+    if (!src.ok()) return BadRule(i, src.status().message());
     acl::ProtocolSet protocols;
     if (rule.ip_protocols().empty()) protocols = acl::ProtocolSet::Default();
     for (int32_t p : rule.ip_protocols()) {
