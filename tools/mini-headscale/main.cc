@@ -1,6 +1,8 @@
 // mini-headscale: a coordination server for meshvpn (learning project 8 of the Tailscale deep
 // dive), in Headscale's shape: `serve`, and the admin commands that talk to it.
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -8,6 +10,7 @@
 #include "admin_cli.h"
 #include "common/tool_init.h"
 #include "meshvpn/control/admin_api.h"
+#include "policy_keeper.h"
 #include "serve.h"
 #include "settings.h"
 
@@ -35,6 +38,9 @@ ABSL_FLAG(std::string, ephemeral_timeout, "",
           "serve: an ephemeral node is deleted this long after it went offline (30m)");
 ABSL_FLAG(int32_t, stun_port, -1, "serve: UDP port of the embedded STUN server (3478; 0: none)");
 ABSL_FLAG(std::string, metrics_listen, "", "serve: Prometheus metrics at http://ADDR:PORT/metrics");
+ABSL_FLAG(std::string, policy, "",
+          "serve: the tailnet policy file (HuJSON, Tailscale's syntax; reloaded on SIGHUP). "
+          "Without it every node sees every node");
 ABSL_FLAG(bool, quiet, false, "serve: print registrations and errors only (benchmarks)");
 
 ABSL_FLAG(std::string, server, "", "admin: a remote server's URL (needs --api-key)");
@@ -74,6 +80,8 @@ DERP region, first in full and then as deltas when something changes.
   mini-headscale nodes expire|delete --identifier N
   mini-headscale nodes rename --identifier N NEWNAME
   mini-headscale apikeys create|list|expire [--prefix P]
+  mini-headscale policy check FILE      validate a policy file and run its tests
+  mini-headscale serve --policy FILE    enforce it (kill -HUP reloads the file)
   curl http://127.0.0.1:8080/api/machines
 
 The admin commands reach a local server through the socket in --state-dir, or a
@@ -117,6 +125,7 @@ int Main(int argc, char** argv) {
     set(absl::GetFlag(FLAGS_tls_key), &s.tls_key);
     set(absl::GetFlag(FLAGS_base_domain), &s.base_domain);
     set(absl::GetFlag(FLAGS_metrics_listen), &s.metrics_listen);
+    set(absl::GetFlag(FLAGS_policy), &s.policy);
     for (auto [flag, out] :
          {std::pair{absl::GetFlag(FLAGS_node_key_expiry), &s.node_key_expiry},
           std::pair{absl::GetFlag(FLAGS_ephemeral_timeout), &s.ephemeral_timeout}}) {
@@ -131,6 +140,30 @@ int Main(int argc, char** argv) {
     }
     if (const int port = absl::GetFlag(FLAGS_stun_port); port >= 0) s.stun_port = port;
     return Serve(std::move(s), absl::GetFlag(FLAGS_quiet));
+  }
+  if (args[0] == "policy" && args.size() == 3 && args[1] == "check") {
+    // Offline: parse, validate and run the file's tests, as serve and SIGHUP would.
+    std::ifstream in(args[2], std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      std::fprintf(stderr, "mini-headscale policy check: cannot read %s\n", args[2].c_str());
+      return 2;
+    }
+    auto policy = CheckPolicyText(text.str());
+    if (!policy.ok()) {
+      std::fprintf(stderr, "%s: refused:\n%s\n", args[2].c_str(),
+                   std::string(policy.status().message()).c_str());
+      return 1;
+    }
+    std::printf("%s: policy OK: %zu rules, %zu groups, %zu tags, %zu tests passed\n",
+                args[2].c_str(), (*policy)->rules.size(), (*policy)->groups.size(),
+                (*policy)->tag_owners.size(),
+                (*policy)->tests.size() + (*policy)->ssh_tests.size());
+    for (const acl::PolicyIssue& w : (*policy)->warnings) {
+      std::printf("warning: %s\n", w.ToString().c_str());
+    }
+    return 0;
   }
   AdminOptions o;
   o.state_dir = absl::GetFlag(FLAGS_state_dir);

@@ -29,6 +29,7 @@
 #include "meshvpn/http/tls_context.h"
 #include "meshvpn/http/uv_server.h"
 #include "meshvpn/stun/uv_server.h"
+#include "policy_keeper.h"
 #include "server_printer.h"
 
 namespace meshvpn::tools {
@@ -168,11 +169,26 @@ int Serve(ServeSettings s, bool quiet) {
     }
 
     ServerPrinter printer(stdout, quiet);
+    // Without a policy file every node sees every node (Headscale's default); with one, the
+    // file decides, and a bad file stops the start.
+    std::unique_ptr<PolicyKeeper> keeper;
+    if (!s.policy.empty()) {
+      keeper = std::make_unique<PolicyKeeper>(loop.get(), s.policy, stdout, &printer);
+      if (absl::Status st = keeper->LoadInitial(); !st.ok()) {
+        std::fprintf(stderr, "mini-headscale serve: --policy %s refused:\n%s\n", s.policy.c_str(),
+                     std::string(st.message()).c_str());
+        return 2;
+      }
+    }
     control::AllowAllPolicy policy;
     auto server =
         control::ControlServer::Create(loop.get(), store->get(), &policy, config, &printer);
     if (!server.ok()) return Fail("control server", server.status(), 2);
     printer.set_server(server->get(), &policy);
+    if (keeper != nullptr) {
+      keeper->Attach(server->get());
+      printer.set_on_inventory_changed([&] { keeper->InventoryChanged(); });
+    }
     control::AdminApi api(server->get());
 
     router->Prefix("GET", "/api/", [&](http::Request& r, http::ResponseWriter w) {
@@ -295,7 +311,16 @@ int Serve(ServeSettings s, bool quiet) {
     signals.sigterm.set_owner(loop.get());
     uv_signal_start(signals.sigint.get(), &Signals::OnSignal, SIGINT);
     uv_signal_start(signals.sigterm.get(), &Signals::OnSignal, SIGTERM);
+    // SIGHUP reloads the policy file.
+    UvSignal sighup = *UvSignal::Create(loop.get(), uv_signal_init);
+    if (keeper != nullptr) {
+      sighup.set_owner(keeper.get());
+      uv_signal_start(
+          sighup.get(),
+          [](uv_signal_t* h, int) { (void)static_cast<PolicyKeeper*>(h->data)->Reload(); }, SIGHUP);
+    }
     loop.Run();
+    printer.set_on_inventory_changed(nullptr);
 
     std::printf(
         "Shutting down: %zu nodes, %llu registered and %llu refused this run, %llu map "

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 
 #include "meshvpn/control/map_policy.h"
 #include "meshvpn/control/uv_control_server.h"
@@ -33,6 +34,12 @@ class ServerPrinter final : public control::ControlServerEvents {
   void OnNodeExpired(const control::NodeRecord& node) override;
   void OnNodeDeleted(const control::NodeRecord& node, std::string_view why) override;
   void OnStoreError(const absl::Status& error) override;
+  void OnInventoryChanged() override {
+    if (on_inventory_changed_) on_inventory_changed_();
+  }
+  // What to do when the nodes change (recompile the policy).
+  void set_on_inventory_changed(std::function<void()> fn) { on_inventory_changed_ = std::move(fn); }
+  void set_policy(const control::MapPolicy* policy) { policy_ = policy; }
 
  private:
   void PrintTopology();
@@ -41,6 +48,7 @@ class ServerPrinter final : public control::ControlServerEvents {
   bool quiet_;
   const control::ControlServer* server_ = nullptr;
   const control::MapPolicy* policy_ = nullptr;
+  std::function<void()> on_inventory_changed_;
 };
 
 }  // namespace meshvpn::tools

@@ -73,6 +73,8 @@ absl::Status ApplyConfigFile(const std::string& path, ServeSettings* s) {
       s->base_domain = value;
     } else if (name == "metrics-listen") {
       s->metrics_listen = value;
+    } else if (name == "policy") {
+      s->policy = value;
     } else if (name == "node-key-expiry") {
       if (absl::Status st = duration(&s->node_key_expiry); !st.ok()) return st;
     } else if (name == "ephemeral-timeout") {

@@ -25,6 +25,7 @@ struct ServeSettings {
   std::chrono::milliseconds ephemeral_timeout = std::chrono::minutes(30);
   int stun_port = 3478;  // the embedded DERP region's STUN server; 0: none
   std::string metrics_listen;
+  std::string policy;  // a tailnet policy file (HuJSON); empty: every node sees every node
 };
 
 // /var/lib/meshvpn/mini-headscale as root, else ~/.local/state/meshvpn/mini-headscale.
