@@ -2,6 +2,7 @@
 // coordination server and prints what happens as lines a script can wait for:
 //   STATE <state>          AUTH_URL <url>          REGISTERED <name> <ipv4>
 //   MAP full|delta PEERS <n> <name>=<ipv4>[,online|,offline] ...      ERROR <message>
+//   FILTER <n> <src|src>><ip:first-last|...> ...   (when the packet filter changed)
 // Usage: control_probe HOST PORT HOSTNAME [AUTH_KEY|-] [--endpoint IP:PORT] [--ephemeral]
 // Runs until SIGTERM/SIGINT. The machine and node keys are fresh each run.
 #include <csignal>
@@ -51,6 +52,20 @@ class Printer final : public ControlClientEvents {
       for (const std::string& ep : peer.endpoints()) line += ",ep:" + ep;
     }
     std::printf("%s\n", line.c_str());
+    if (change.packet_filter_changed) {
+      // FILTER <rules> <src|src>><ip:first-last|...> ...: what may reach this node now.
+      std::string filter = "FILTER " + std::to_string(netmap.packet_filter().size());
+      for (const v1::FilterRule& rule : netmap.packet_filter()) {
+        std::string srcs, dsts;
+        for (const std::string& src : rule.src_ips()) srcs += (srcs.empty() ? "" : "|") + src;
+        for (const v1::NetPortRange& d : rule.dst_ports()) {
+          dsts += (dsts.empty() ? "" : "|") + d.ip() + ":" + std::to_string(d.first()) + "-" +
+                  std::to_string(d.last());
+        }
+        filter += " " + srcs + ">" + dsts;
+      }
+      std::printf("%s\n", filter.c_str());
+    }
     std::fflush(stdout);
   }
   void OnError(const absl::Status& e) override {
