@@ -2,7 +2,9 @@
 #include "admin_cli.h"
 
 #include <cstdio>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -335,6 +337,33 @@ int ApiKeys(const std::vector<std::string>& args, const AdminOptions& o) {
   return c.rc();
 }
 
+// policy get: prints the file in force; policy set FILE: replaces it (checked first).
+int Policy(const std::vector<std::string>& args, const AdminOptions& o) {
+  Command c(o);
+  const std::string verb = args.size() > 1 ? args[1] : "";
+  if (verb == "get" && args.size() == 2) {
+    if (auto p = c.Run("GET", "/api/v1/policy")) {
+      if (o.output == "json") return c.rc();
+      std::printf("%s", Str(*p, "policy").c_str());
+    }
+  } else if (verb == "set" && args.size() == 3) {
+    std::ifstream in(args[2], std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      std::fprintf(stderr, "mini-headscale policy set: cannot read %s\n", args[2].c_str());
+      return 2;
+    }
+    if (auto p = c.Run("PUT", "/api/v1/policy", json{{"policy", text.str()}})) {
+      if (o.output != "json")
+        std::printf("Policy set (%s); every node gets the change\n", Str(*p, "updatedAt").c_str());
+    }
+  } else {
+    return Usage("policy get | policy set FILE | policy check FILE");
+  }
+  return c.rc();
+}
+
 }  // namespace
 
 int RunAdmin(const std::vector<std::string>& args, const AdminOptions& o) {
@@ -345,6 +374,7 @@ int RunAdmin(const std::vector<std::string>& args, const AdminOptions& o) {
   if (what == "preauthkeys") return PreAuthKeys(args, o);
   if (what == "nodes") return Nodes(args, o);
   if (what == "apikeys") return ApiKeys(args, o);
+  if (what == "policy") return Policy(args, o);
   return Usage(absl::StrCat("unknown command \"", what, "\""));
 }
 

@@ -1,6 +1,10 @@
 // PolicyKeeper: the policy file read, checked, compiled over the nodes and swapped in.
 #include "policy_keeper.h"
 
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -39,12 +43,20 @@ PolicyKeeper::PolicyKeeper(uv_loop_t* loop, std::string path, std::FILE* out,
                            ServerPrinter* printer)
     : loop_(loop), path_(std::move(path)), out_(out), printer_(printer) {}
 
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 absl::Status PolicyKeeper::LoadInitial() {
   absl::StatusOr<std::string> text = ReadWhole(path_);
   if (!text.ok()) return text.status();
   absl::StatusOr<std::shared_ptr<const acl::Policy>> policy = CheckPolicyText(*text);
   if (!policy.ok()) return policy.status();
   policy_ = *std::move(policy);
+  text_ = *std::move(text);
+  updated_ms_ = NowMs();
   auto timer = UvHandle<uv_timer_t>::Create(loop_, uv_timer_init);
   if (!timer.ok()) return timer.status();
   timer_ = *std::move(timer);
@@ -64,9 +76,18 @@ void PolicyKeeper::Attach(control::ControlServer* server) {
 
 absl::Status PolicyKeeper::Reload() {
   absl::StatusOr<std::string> text = ReadWhole(path_);
+  if (!text.ok()) {
+    std::fprintf(out_, "[Policy] %s refused; the policy in force stays:\n%s\n", path_.c_str(),
+                 std::string(text.status().message()).c_str());
+    std::fflush(out_);
+    return text.status();
+  }
+  return Adopt(*std::move(text), "reloaded");
+}
+
+absl::Status PolicyKeeper::Adopt(std::string text, const char* how) {
   absl::StatusOr<std::shared_ptr<const acl::Policy>> policy =
-      text.ok() ? CheckPolicyText(*text, current_ ? current_->inventory() : acl::Inventory())
-                : text.status();
+      CheckPolicyText(text, current_ ? current_->inventory() : acl::Inventory());
   if (!policy.ok()) {
     std::fprintf(out_, "[Policy] %s refused; the policy in force stays:\n%s\n", path_.c_str(),
                  std::string(policy.status().message()).c_str());
@@ -74,11 +95,37 @@ absl::Status PolicyKeeper::Reload() {
     return policy.status();
   }
   policy_ = *std::move(policy);
+  text_ = std::move(text);
+  updated_ms_ = NowMs();
   Rebuild();
-  std::fprintf(out_, "[Policy] reloaded %s: %zu rules; every node gets the change as a delta\n",
+  std::fprintf(out_, "[Policy] %s %s: %zu rules; every node gets the change as a delta\n", how,
                path_.c_str(), policy_->rules.size());
   std::fflush(out_);
   return absl::OkStatus();
+}
+
+absl::Status PolicyKeeper::SetPolicyText(std::string_view text) {
+  // Check first: a refused text must not reach the file.
+  if (absl::StatusOr<std::shared_ptr<const acl::Policy>> checked =
+          CheckPolicyText(std::string(text), current_ ? current_->inventory() : acl::Inventory());
+      !checked.ok()) {
+    return checked.status();
+  }
+  // Replace the file whole (a reader never sees half of it), keeping its mode.
+  struct stat st {};
+  const mode_t mode = ::stat(path_.c_str(), &st) == 0 ? (st.st_mode & 0777) : 0644;
+  const std::string tmp = path_ + ".new";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.flush();
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp));
+  }
+  ::chmod(tmp.c_str(), mode);
+  if (std::rename(tmp.c_str(), path_.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot replace ", path_));
+  }
+  return Adopt(std::string(text), "set through the API, written to");
 }
 
 void PolicyKeeper::InventoryChanged() {

@@ -21,7 +21,7 @@ namespace meshvpn::tools {
 absl::StatusOr<std::shared_ptr<const acl::Policy>> CheckPolicyText(
     const std::string& text, const acl::Inventory& inventory = acl::Inventory());
 
-class PolicyKeeper {
+class PolicyKeeper final : public control::PolicyAdmin {
  public:
   PolicyKeeper(uv_loop_t* loop, std::string path, std::FILE* out, ServerPrinter* printer);
 
@@ -34,10 +34,16 @@ class PolicyKeeper {
   // The nodes changed: recompile soon (changes within 50 ms are compiled once).
   void InventoryChanged();
 
+  // The admin API (GET/PUT /api/v1/policy): a new text is checked against the current nodes,
+  // written to the file (replacing it whole), and put in force.
+  control::PolicyRecord GetPolicy() const override { return {text_, updated_ms_}; }
+  absl::Status SetPolicyText(std::string_view text) override;
+
   const std::string& path() const { return path_; }
 
  private:
   void Rebuild();
+  absl::Status Adopt(std::string text, const char* how);
   static void OnTimer(uv_timer_t* timer);
 
   uv_loop_t* loop_;
@@ -46,6 +52,8 @@ class PolicyKeeper {
   ServerPrinter* printer_;
   control::ControlServer* server_ = nullptr;
   std::shared_ptr<const acl::Policy> policy_;
+  std::string text_;
+  int64_t updated_ms_ = 0;
   // The policy in force and the one before it (the server may still be reading it).
   std::unique_ptr<control::AclMapPolicy> current_, previous_;
   UvHandle<uv_timer_t> timer_;

@@ -187,6 +187,7 @@ int Serve(ServeSettings s, bool quiet) {
     printer.set_server(server->get(), &policy);
     if (keeper != nullptr) {
       keeper->Attach(server->get());
+      (*server)->set_policy_admin(keeper.get());
       printer.set_on_inventory_changed([&] { keeper->InventoryChanged(); });
     }
     control::AdminApi api(server->get());
@@ -194,7 +195,7 @@ int Serve(ServeSettings s, bool quiet) {
     router->Prefix("GET", "/api/", [&](http::Request& r, http::ResponseWriter w) {
       api.OnRequest(r, std::move(w));
     });
-    for (const char* method : {"POST", "DELETE"}) {
+    for (const char* method : {"POST", "DELETE", "PUT"}) {
       router->Prefix(method, "/api/", [&](http::Request& r, http::ResponseWriter w) {
         api.OnRequest(r, std::move(w));
       });

@@ -307,7 +307,25 @@ http::Response AdminApi::Route(http::Request& request) {
   if (take("preauthkey")) return PreAuthKeys(request, path);
   if (take("node")) return Nodes(request, path);
   if (take("apikey")) return ApiKeys(request, path);
+  if (take("policy")) return Policy(request, path);
   return http::JsonError(404, "no such API path");
+}
+
+http::Response AdminApi::Policy(http::Request& request, std::string_view rest) {
+  if (!rest.empty()) return http::JsonError(404, "no such API path");
+  if (request.method == "PUT" || request.method == "POST") {
+    v1::SetPolicyRequest in;
+    if (absl::Status s = ParseBody(request, &in); !s.ok()) return Error(s);
+    if (absl::Status s = server_->SetPolicy(in.policy()); !s.ok()) return Error(s);
+  } else if (request.method != "GET") {
+    return http::JsonError(405, "GET or PUT");
+  }
+  absl::StatusOr<PolicyRecord> policy = server_->GetPolicy();
+  if (!policy.ok()) return Error(policy.status());
+  v1::PolicyResponse out;
+  out.set_policy(policy->text);
+  out.set_updated_at(FormatUnixMs(policy->updated_ms));
+  return Json(200, out);
 }
 
 http::Response AdminApi::Users(http::Request& request, std::string_view rest) {

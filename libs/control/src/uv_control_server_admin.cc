@@ -10,6 +10,16 @@
 #include "meshvpn/control/uv_control_server.h"
 
 namespace meshvpn::control {
+
+absl::StatusOr<PolicyRecord> ControlServer::GetPolicy() const {
+  if (policy_admin_ == nullptr) return ControlAdmin::GetPolicy();
+  return policy_admin_->GetPolicy();
+}
+
+absl::Status ControlServer::SetPolicy(std::string_view text) {
+  if (policy_admin_ == nullptr) return ControlAdmin::SetPolicy(text);
+  return policy_admin_->SetPolicyText(text);
+}
 namespace {
 
 // Headscale's user names: letters, digits and . _ @ + -, starting with a letter or digit.

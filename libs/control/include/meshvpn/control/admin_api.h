@@ -54,6 +54,7 @@ class AdminApi final : public http::RequestHandler {
   http::Response PreAuthKeys(http::Request& request, std::string_view rest);
   http::Response Nodes(http::Request& request, std::string_view rest);
   http::Response ApiKeys(http::Request& request, std::string_view rest);
+  http::Response Policy(http::Request& request, std::string_view rest);
   http::Response Machines();
   absl::Status Authorize(const http::Request& request, bool local_read_allowed);
 

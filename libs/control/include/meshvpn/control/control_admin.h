@@ -42,6 +42,21 @@ struct CreatedKey {
   ApiKeyRecord api;
 };
 
+// The tailnet policy file of a server that runs with one (mini-headscale serve --policy).
+struct PolicyRecord {
+  std::string text;
+  int64_t updated_ms = 0;
+};
+
+// Who keeps the server's policy: reads it, and replaces it when a new text parses and passes
+// its tests (InvalidArgument listing every problem otherwise; the old one stays in force).
+class PolicyAdmin {
+ public:
+  virtual ~PolicyAdmin() = default;
+  virtual PolicyRecord GetPolicy() const = 0;
+  virtual absl::Status SetPolicyText(std::string_view text) = 0;
+};
+
 // Errors are the store's (store.h), or InvalidArgument / NotFound / AlreadyExists naming what
 // was wrong. Calls come on the server's loop thread.
 class ControlAdmin {
@@ -84,6 +99,15 @@ class ControlAdmin {
 
   // The MagicDNS domain nodes are named under.
   virtual const std::string& base_domain() const = 0;
+
+  // The policy, when the server has a PolicyAdmin; FailedPrecondition when it runs without a
+  // policy file (every node sees every node).
+  virtual absl::StatusOr<PolicyRecord> GetPolicy() const {
+    return absl::FailedPreconditionError("this server runs without a policy file");
+  }
+  virtual absl::Status SetPolicy(std::string_view /*text*/) {
+    return absl::FailedPreconditionError("this server runs without a policy file");
+  }
 };
 
 }  // namespace meshvpn::control

@@ -142,6 +142,10 @@ class ControlServer final : public ChannelAcceptor, public ControlAdmin {
   // Every node as its peers see it, and every user's name by id: a policy's inventory.
   std::vector<v1::Node> PublishedNodes() const { return builder_.Nodes(); }
   absl::flat_hash_map<uint64_t, std::string> UserNames() const;
+  // Who answers the admin API's /api/v1/policy (outlives the server); none: no policy file.
+  void set_policy_admin(PolicyAdmin* admin) { policy_admin_ = admin; }
+  absl::StatusOr<PolicyRecord> GetPolicy() const override;
+  absl::Status SetPolicy(std::string_view text) override;
 
   const MapBuilder& builder() const { return builder_; }
   const UvMapStreamer& streamer() const { return *streamer_; }
@@ -208,6 +212,7 @@ class ControlServer final : public ChannelAcceptor, public ControlAdmin {
   absl::flat_hash_map<uint64_t, Channel> channels_;  // by channel id
   absl::flat_hash_map<uint64_t, NodeRecord> nodes_;  // the store's nodes, cached
   absl::flat_hash_map<uint64_t, UserRecord> users_;
+  PolicyAdmin* policy_admin_ = nullptr;
   absl::flat_hash_map<x25519::PublicKey, uint64_t> by_machine_key_;
   absl::flat_hash_set<std::string> names_;                  // given names in use
   absl::flat_hash_map<uint64_t, uint64_t> stream_channel_;  // node id -> its stream's channel id
