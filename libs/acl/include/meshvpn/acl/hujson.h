@@ -67,7 +67,7 @@ class JsonValue {
 };
 
 struct HuJsonLimits {
-  size_t max_depth = 64;              // nesting of arrays and objects
+  size_t max_depth = 64;  // nesting of arrays and objects
   // A policy file is kilobytes. A parsed value takes about 55 times its text, so 1 MiB of
   // input is at most some 60 MB of tree.
   size_t max_input_bytes = 1u << 20;
