@@ -69,14 +69,22 @@ ParseError DecodeRdata(const RecordView& r, Rdata* out) {
 
 RdataKind KindOfRdata(const Rdata& d) {
   switch (d.index()) {
-    case 0: return RdataKind::kRaw;
-    case 1: return RdataKind::kA;
-    case 2: return RdataKind::kAaaa;
-    case 3: return RdataKind::kName;
-    case 4: return RdataKind::kSoa;
-    case 5: return RdataKind::kMx;
-    case 6: return RdataKind::kTxt;
-    default: return RdataKind::kSrv;
+    case 0:
+      return RdataKind::kRaw;
+    case 1:
+      return RdataKind::kA;
+    case 2:
+      return RdataKind::kAaaa;
+    case 3:
+      return RdataKind::kName;
+    case 4:
+      return RdataKind::kSoa;
+    case 5:
+      return RdataKind::kMx;
+    case 6:
+      return RdataKind::kTxt;
+    default:
+      return RdataKind::kSrv;
   }
 }
 
@@ -90,10 +98,18 @@ absl::Status PutRdata(const Record& r, MessageWriter* w) {
   }
   const bool compress = CompressibleRdata(r.type);
   switch (kind) {
-    case RdataKind::kRaw: w->PutBytes(std::get<RawRdata>(r.rdata).bytes); break;
-    case RdataKind::kA: w->PutBytes(std::get<AData>(r.rdata).address); break;
-    case RdataKind::kAaaa: w->PutBytes(std::get<AaaaData>(r.rdata).address); break;
-    case RdataKind::kName: w->PutName(std::get<NameData>(r.rdata).name.wire(), compress); break;
+    case RdataKind::kRaw:
+      w->PutBytes(std::get<RawRdata>(r.rdata).bytes);
+      break;
+    case RdataKind::kA:
+      w->PutBytes(std::get<AData>(r.rdata).address);
+      break;
+    case RdataKind::kAaaa:
+      w->PutBytes(std::get<AaaaData>(r.rdata).address);
+      break;
+    case RdataKind::kName:
+      w->PutName(std::get<NameData>(r.rdata).name.wire(), compress);
+      break;
     case RdataKind::kSoa: {
       const SoaData& s = std::get<SoaData>(r.rdata);
       w->PutName(s.mname.wire(), compress);
@@ -149,11 +165,12 @@ std::string RdataText(const Record& r) {
       }
       return s;
     }
-    case RdataKind::kName: return Fqdn(std::get<NameData>(r.rdata).name);
+    case RdataKind::kName:
+      return Fqdn(std::get<NameData>(r.rdata).name);
     case RdataKind::kSoa: {
       const SoaData& s = std::get<SoaData>(r.rdata);
-      return absl::StrFormat("%s %s %u %u %u %u %u", Fqdn(s.mname), Fqdn(s.rname),
-                             s.serial, s.refresh, s.retry, s.expire, s.minimum);
+      return absl::StrFormat("%s %s %u %u %u %u %u", Fqdn(s.mname), Fqdn(s.rname), s.serial,
+                             s.refresh, s.retry, s.expire, s.minimum);
     }
     case RdataKind::kMx: {
       const MxData& mx = std::get<MxData>(r.rdata);
@@ -168,8 +185,7 @@ std::string RdataText(const Record& r) {
     }
     case RdataKind::kSrv: {
       const SrvData& srv = std::get<SrvData>(r.rdata);
-      return absl::StrFormat("%d %d %d %s", srv.priority, srv.weight, srv.port,
-                             Fqdn(srv.target));
+      return absl::StrFormat("%d %d %d %s", srv.priority, srv.weight, srv.port, Fqdn(srv.target));
     }
   }
   return "";
@@ -236,9 +252,15 @@ ParseError Message::Parse(ByteSpan wire, Message* out, size_t* error_offset) {
     rec.ttl = rv.ttl;
     if ((e = DecodeRdata(rv, &rec.rdata)) != ParseError::kOk) return fail(e, rv.rdata_offset);
     switch (rv.section) {
-      case Section::kAnswer: m.answers.push_back(std::move(rec)); break;
-      case Section::kAuthority: m.authority.push_back(std::move(rec)); break;
-      default: m.additional.push_back(std::move(rec)); break;
+      case Section::kAnswer:
+        m.answers.push_back(std::move(rec));
+        break;
+      case Section::kAuthority:
+        m.authority.push_back(std::move(rec));
+        break;
+      default:
+        m.additional.push_back(std::move(rec));
+        break;
     }
   }
   *out = std::move(m);
@@ -285,8 +307,8 @@ absl::StatusOr<Bytes> Message::Serialize(const SerializeOptions& options) const 
       absl::Status s = PutRdata(r, &w);
       if (!s.ok()) return s;
       if (!w.EndRecord() && w.ok() && !options.truncate) {
-        return absl::ResourceExhaustedError(absl::StrFormat(
-            "dns message: does not fit in %d bytes", options.max_size));
+        return absl::ResourceExhaustedError(
+            absl::StrFormat("dns message: does not fit in %d bytes", options.max_size));
       }
     }
   }
@@ -316,8 +338,7 @@ std::string ToString(const Message& m) {
                           HexEncode(m.edns->options));
   }
   for (const Question& q : m.questions) {
-    absl::StrAppend(&s, ";", Fqdn(q.name), " ", ClassText(q.qclass), " ",
-                    TypeText(q.type), "\n");
+    absl::StrAppend(&s, ";", Fqdn(q.name), " ", ClassText(q.qclass), " ", TypeText(q.type), "\n");
   }
   const std::pair<const char*, const std::vector<Record>*> sections[] = {
       {"answer", &m.answers}, {"authority", &m.authority}, {"additional", &m.additional}};

@@ -72,23 +72,33 @@ ParseError ParseQuery(ByteSpan datagram, Query* q) {
 
 QueryAction ActionFor(ParseError e) {
   switch (e) {
-    case ParseError::kOk: return QueryAction::kAnswer;
+    case ParseError::kOk:
+      return QueryAction::kAnswer;
     case ParseError::kTooShort:
     case ParseError::kTooLong:
-    case ParseError::kNotQuery: return QueryAction::kDrop;
-    case ParseError::kOpcodeNotQuery: return QueryAction::kNotImp;
-    case ParseError::kBadEdnsVersion: return QueryAction::kBadVers;
-    default: return QueryAction::kFormErr;
+    case ParseError::kNotQuery:
+      return QueryAction::kDrop;
+    case ParseError::kOpcodeNotQuery:
+      return QueryAction::kNotImp;
+    case ParseError::kBadEdnsVersion:
+      return QueryAction::kBadVers;
+    default:
+      return QueryAction::kFormErr;
   }
 }
 
 std::string_view ToString(QueryAction a) {
   switch (a) {
-    case QueryAction::kAnswer: return "answer";
-    case QueryAction::kDrop: return "drop";
-    case QueryAction::kFormErr: return "formerr";
-    case QueryAction::kNotImp: return "notimp";
-    case QueryAction::kBadVers: return "badvers";
+    case QueryAction::kAnswer:
+      return "answer";
+    case QueryAction::kDrop:
+      return "drop";
+    case QueryAction::kFormErr:
+      return "formerr";
+    case QueryAction::kNotImp:
+      return "notimp";
+    case QueryAction::kBadVers:
+      return "badvers";
   }
   return "unknown";
 }

@@ -20,15 +20,22 @@ ParseError RdataName(const RecordView& r, size_t offset, Name* out, size_t* end)
 
 RdataKind KindOf(uint16_t type, uint16_t rrclass) {
   switch (type) {
-    case rrtype::kA: return rrclass == rrclass::kIn ? RdataKind::kA : RdataKind::kRaw;
-    case rrtype::kAaaa: return rrclass == rrclass::kIn ? RdataKind::kAaaa : RdataKind::kRaw;
-    case rrtype::kSrv: return rrclass == rrclass::kIn ? RdataKind::kSrv : RdataKind::kRaw;
+    case rrtype::kA:
+      return rrclass == rrclass::kIn ? RdataKind::kA : RdataKind::kRaw;
+    case rrtype::kAaaa:
+      return rrclass == rrclass::kIn ? RdataKind::kAaaa : RdataKind::kRaw;
+    case rrtype::kSrv:
+      return rrclass == rrclass::kIn ? RdataKind::kSrv : RdataKind::kRaw;
     case rrtype::kNs:
     case rrtype::kCname:
-    case rrtype::kPtr: return RdataKind::kName;
-    case rrtype::kSoa: return RdataKind::kSoa;
-    case rrtype::kMx: return RdataKind::kMx;
-    case rrtype::kTxt: return RdataKind::kTxt;
+    case rrtype::kPtr:
+      return RdataKind::kName;
+    case rrtype::kSoa:
+      return RdataKind::kSoa;
+    case rrtype::kMx:
+      return RdataKind::kMx;
+    case rrtype::kTxt:
+      return RdataKind::kTxt;
   }
   return RdataKind::kRaw;
 }

@@ -61,10 +61,14 @@ ParseError DecodeName(ByteSpan message, size_t offset, size_t in_place_end, Name
 
 std::string_view ToString(Section s) {
   switch (s) {
-    case Section::kQuestion: return "question";
-    case Section::kAnswer: return "answer";
-    case Section::kAuthority: return "authority";
-    case Section::kAdditional: return "additional";
+    case Section::kQuestion:
+      return "question";
+    case Section::kAnswer:
+      return "answer";
+    case Section::kAuthority:
+      return "authority";
+    case Section::kAdditional:
+      return "additional";
   }
   return "unknown";
 }

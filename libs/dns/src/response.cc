@@ -42,11 +42,18 @@ ByteSpan WriteErrorResponse(const Query& q, QueryAction action, MutableByteSpan 
                             size_t max_udp_size) {
   uint16_t rc = 0;
   switch (action) {
-    case QueryAction::kFormErr: rc = rcode::kFormErr; break;
-    case QueryAction::kNotImp: rc = rcode::kNotImp; break;
-    case QueryAction::kBadVers: rc = rcode::kBadVers; break;
+    case QueryAction::kFormErr:
+      rc = rcode::kFormErr;
+      break;
+    case QueryAction::kNotImp:
+      rc = rcode::kNotImp;
+      break;
+    case QueryAction::kBadVers:
+      rc = rcode::kBadVers;
+      break;
     case QueryAction::kAnswer:
-    case QueryAction::kDrop: return {};
+    case QueryAction::kDrop:
+      return {};
   }
   MessageWriter w(out);
   if (!w.Start(q.header.id, ResponseFlags(q, false, false))) return {};

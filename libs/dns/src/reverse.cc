@@ -79,9 +79,12 @@ bool ReverseName(std::span<const uint8_t> address, Name* out) {
 
 std::string_view ToString(ReverseParse r) {
   switch (r) {
-    case ReverseParse::kOk: return "ok";
-    case ReverseParse::kNotReverse: return "not a reverse name";
-    case ReverseParse::kMalformed: return "malformed reverse name";
+    case ReverseParse::kOk:
+      return "ok";
+    case ReverseParse::kNotReverse:
+      return "not a reverse name";
+    case ReverseParse::kMalformed:
+      return "malformed reverse name";
   }
   return "unknown";
 }

@@ -7,13 +7,20 @@ namespace meshvpn::dns {
 
 std::string_view ToString(WriteError e) {
   switch (e) {
-    case WriteError::kOk: return "ok";
-    case WriteError::kNotStarted: return "not started";
-    case WriteError::kNoSpace: return "no space";
-    case WriteError::kBadName: return "malformed name";
-    case WriteError::kBadOrder: return "out of order";
-    case WriteError::kValueTooLong: return "value too long";
-    case WriteError::kNotInRecord: return "not in a record";
+    case WriteError::kOk:
+      return "ok";
+    case WriteError::kNotStarted:
+      return "not started";
+    case WriteError::kNoSpace:
+      return "no space";
+    case WriteError::kBadName:
+      return "malformed name";
+    case WriteError::kBadOrder:
+      return "out of order";
+    case WriteError::kValueTooLong:
+      return "value too long";
+    case WriteError::kNotInRecord:
+      return "not in a record";
   }
   return "unknown";
 }
@@ -41,7 +48,6 @@ bool MessageWriter::Start(uint16_t id, Flags flags) {
   started_ = true;
   finished_ = false;
   truncated_ = false;
-  skipping_ = false;
   dropped_additional_ = 0;
   in_record_ = false;
   record_overflow_ = false;
@@ -132,14 +138,11 @@ bool MessageWriter::AddQuestion(ByteSpan name, uint16_t type, uint16_t qclass) {
 bool MessageWriter::BeginRecord(Section s, ByteSpan owner, uint16_t type, uint16_t rrclass,
                                 uint32_t ttl) {
   if (!ok()) return false;
-  if (finished_ || in_record_ || skipping_ || s == Section::kQuestion || s < section_) {
+  if (finished_ || in_record_ || s == Section::kQuestion || s < section_) {
     return Fail(WriteError::kBadOrder);
   }
   section_ = s;
-  if (truncated_) {
-    skipping_ = true;
-    return false;
-  }
+  if (truncated_) return false;  // refused; its Put*s and EndRecord do nothing
   record_start_ = size_;
   record_section_ = s;
   record_overflow_ = false;
@@ -194,11 +197,7 @@ void MessageWriter::PutCharacterString(std::string_view s) {
 
 bool MessageWriter::EndRecord() {
   if (!ok()) return false;
-  if (skipping_) {
-    skipping_ = false;
-    return false;
-  }
-  if (!in_record_) return Fail(WriteError::kNotInRecord);
+  if (!in_record_) return truncated_ ? false : Fail(WriteError::kNotInRecord);
   in_record_ = false;
   if (record_overflow_ || size_ + reserved_ > limit_) {
     size_ = record_start_;
@@ -219,7 +218,7 @@ bool MessageWriter::EndRecord() {
 ByteSpan MessageWriter::Finish() {
   if (!ok()) return {};
   if (finished_) return out_.first(size_);
-  if (in_record_ || skipping_) {
+  if (in_record_) {
     Fail(WriteError::kNotInRecord);
     return {};
   }
@@ -309,8 +308,8 @@ bool MessageWriter::AddTxt(Section s, ByteSpan owner, uint32_t ttl,
   return EndRecord();
 }
 
-bool MessageWriter::AddRaw(Section s, ByteSpan owner, uint16_t type, uint16_t rrclass,
-                           uint32_t ttl, ByteSpan rdata) {
+bool MessageWriter::AddRaw(Section s, ByteSpan owner, uint16_t type, uint16_t rrclass, uint32_t ttl,
+                           ByteSpan rdata) {
   if (!BeginRecord(s, owner, type, rrclass, ttl)) return false;
   PutBytes(rdata);
   return EndRecord();

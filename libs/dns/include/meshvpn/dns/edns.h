@@ -53,8 +53,7 @@ class OptionReader {
 
 // The most a UDP response may hold: 512 without EDNS; with it, the client's payload size (at
 // least 512, RFC 6891 6.2.3) capped at `max_udp_size` (our own limit, e.g. 1232).
-constexpr size_t ResponseUdpSize(bool has_edns, uint16_t client_payload_size,
-                                 size_t max_udp_size) {
+constexpr size_t ResponseUdpSize(bool has_edns, uint16_t client_payload_size, size_t max_udp_size) {
   if (!has_edns) return kClassicUdpSize;
   size_t n = client_payload_size < kClassicUdpSize ? kClassicUdpSize : client_payload_size;
   if (max_udp_size < kClassicUdpSize) max_udp_size = kClassicUdpSize;

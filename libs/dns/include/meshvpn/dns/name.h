@@ -58,7 +58,9 @@ class Name {
   std::string_view key() const { return {reinterpret_cast<const char*>(wire_.data()), size_}; }
 
   Name Lowercase() const;
-  bool EqualsIgnoreCase(const Name& other) const { return WireNameEqualsIgnoreCase(wire(), other.wire()); }
+  bool EqualsIgnoreCase(const Name& other) const {
+    return WireNameEqualsIgnoreCase(wire(), other.wire());
+  }
   // Case-insensitive, on label boundaries; a name is a subdomain of itself.
   bool IsSubdomainOf(const Name& zone) const { return WireNameIsSubdomain(wire(), zone.wire()); }
 

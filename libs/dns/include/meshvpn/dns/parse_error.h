@@ -20,22 +20,22 @@ enum class ParseError : uint8_t {
   kForwardPointer,     // a pointer not strictly before the name part it ends (loops, forward)
   kTooManyPointers,    // more than kMaxPointers jumps in one name
   // Names as text.
-  kEmptyLabel,     // "a..b", ".a", or an empty string
-  kLabelTooLong,   // more than 63 bytes in a label
-  kBadEscape,      // "\" at the end, or "\DDD" above 255
+  kEmptyLabel,    // "a..b", ".a", or an empty string
+  kLabelTooLong,  // more than 63 bytes in a label
+  kBadEscape,     // "\" at the end, or "\DDD" above 255
   // Records.
-  kBadRdata,           // a known type's rdata does not have that type's layout
-  kMultipleOpt,        // more than one OPT record (RFC 6891 6.1.1)
-  kOptNotAdditional,   // an OPT record in the answer or authority section
-  kBadOptName,         // an OPT record whose owner is not the root
-  kBadOptOptions,      // the OPT options do not tile its rdata
+  kBadRdata,          // a known type's rdata does not have that type's layout
+  kMultipleOpt,       // more than one OPT record (RFC 6891 6.1.1)
+  kOptNotAdditional,  // an OPT record in the answer or authority section
+  kBadOptName,        // an OPT record whose owner is not the root
+  kBadOptOptions,     // the OPT options do not tile its rdata
   // Only ParseQuery (a server's view of what it was sent).
-  kNotQuery,            // QR is set: a response (never answer it)
-  kOpcodeNotQuery,      // opcode other than QUERY (NOTIFY, UPDATE, ...): NOTIMP
-  kNoQuestion,          // QDCOUNT 0
-  kMultipleQuestions,   // QDCOUNT above 1
-  kUnexpectedRecords,   // records in the answer or authority section of a query
-  kBadEdnsVersion,      // EDNS version above 0: BADVERS (the query is otherwise parsed)
+  kNotQuery,           // QR is set: a response (never answer it)
+  kOpcodeNotQuery,     // opcode other than QUERY (NOTIFY, UPDATE, ...): NOTIMP
+  kNoQuestion,         // QDCOUNT 0
+  kMultipleQuestions,  // QDCOUNT above 1
+  kUnexpectedRecords,  // records in the answer or authority section of a query
+  kBadEdnsVersion,     // EDNS version above 0: BADVERS (the query is otherwise parsed)
 };
 std::string_view ToString(ParseError e);
 

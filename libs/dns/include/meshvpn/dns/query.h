@@ -17,15 +17,15 @@ namespace meshvpn::dns {
 // A parsed query. Fixed size (about 560 bytes); reuse one per datagram to skip zeroing it. The
 // EDNS options point into the datagram.
 struct Query {
-  Header header;      // as received (valid unless ParseQuery returned kTooShort / kTooLong)
-  Name name;          // the question name as sent, 0x20 mixed case kept: echo this one
-  Name lower;         // the same lowercased: look this one up
+  Header header;  // as received (valid unless ParseQuery returned kTooShort / kTooLong)
+  Name name;      // the question name as sent, 0x20 mixed case kept: echo this one
+  Name lower;     // the same lowercased: look this one up
   uint16_t qtype = 0;
   uint16_t qclass = 0;
   bool has_question = false;  // name, lower, qtype, qclass are set
   bool has_edns = false;      // edns is set (a well-formed OPT was in the additional section)
   Opt edns;
-  size_t question_end = 0;    // the offset just after the question
+  size_t question_end = 0;        // the offset just after the question
   size_t skipped_additional = 0;  // additional records other than OPT (TSIG, ...), ignored
   size_t trailing_bytes = 0;      // bytes after the last record, ignored
 };

@@ -32,8 +32,7 @@ inline constexpr size_t kMaxPointers = 127;
 ParseError DecodeName(ByteSpan message, size_t offset, size_t in_place_end, uint8_t* out,
                       uint8_t* lower, size_t* end, size_t* wire_size);
 // The same into a Name (case as sent).
-ParseError DecodeName(ByteSpan message, size_t offset, size_t in_place_end, Name* out,
-                      size_t* end);
+ParseError DecodeName(ByteSpan message, size_t offset, size_t in_place_end, Name* out, size_t* end);
 
 enum class Section : uint8_t { kQuestion, kAnswer, kAuthority, kAdditional };
 std::string_view ToString(Section s);

@@ -11,14 +11,14 @@ namespace meshvpn::dns {
 // RFC 1035 section 2.3.4 and 4.2.1: sizes the codec enforces.
 inline constexpr size_t kHeaderSize = 12;
 inline constexpr size_t kMaxLabelLength = 63;
-inline constexpr size_t kMaxNameLength = 255;       // uncompressed wire form, root byte included
-inline constexpr size_t kMaxMessageSize = 65535;    // a TCP length prefix's limit
-inline constexpr size_t kClassicUdpSize = 512;      // without EDNS
-inline constexpr size_t kDefaultMaxUdpSize = 1232;  // DNS flag day 2020's safe payload size
-inline constexpr size_t kMinQuestionSize = 5;       // root name + type + class
-inline constexpr size_t kMinRecordSize = 11;        // root name + type + class + ttl + rdlength
-inline constexpr size_t kRecordFixedSize = 10;      // type + class + ttl + rdlength
-inline constexpr size_t kMaxPointerOffset = 0x3fff; // a compression pointer holds 14 bits
+inline constexpr size_t kMaxNameLength = 255;        // uncompressed wire form, root byte included
+inline constexpr size_t kMaxMessageSize = 65535;     // a TCP length prefix's limit
+inline constexpr size_t kClassicUdpSize = 512;       // without EDNS
+inline constexpr size_t kDefaultMaxUdpSize = 1232;   // DNS flag day 2020's safe payload size
+inline constexpr size_t kMinQuestionSize = 5;        // root name + type + class
+inline constexpr size_t kMinRecordSize = 11;         // root name + type + class + ttl + rdlength
+inline constexpr size_t kRecordFixedSize = 10;       // type + class + ttl + rdlength
+inline constexpr size_t kMaxPointerOffset = 0x3fff;  // a compression pointer holds 14 bits
 
 // Resource record types (RFC 1035 3.2.2, RFC 3596, RFC 2782, RFC 6891) and query types.
 namespace rrtype {

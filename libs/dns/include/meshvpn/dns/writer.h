@@ -20,12 +20,12 @@ namespace meshvpn::dns {
 
 enum class WriteError : uint8_t {
   kOk,
-  kNotStarted,     // Start() was not called
-  kNoSpace,        // the header, a question or the reserved OPT does not fit the limit
-  kBadName,        // a name that is not valid uncompressed wire form
-  kBadOrder,       // a question after records, or a record of an earlier section
-  kValueTooLong,   // a TXT string over 255 bytes
-  kNotInRecord,    // Put* or EndRecord without BeginRecord
+  kNotStarted,    // Start() was not called
+  kNoSpace,       // the header, a question or the reserved OPT does not fit the limit
+  kBadName,       // a name that is not valid uncompressed wire form
+  kBadOrder,      // a question after records, or a record of an earlier section
+  kValueTooLong,  // a TXT string over 255 bytes
+  kNotInRecord,   // Put* or EndRecord without BeginRecord
 };
 std::string_view ToString(WriteError e);
 
@@ -122,7 +122,6 @@ class MessageWriter {
   bool started_ = false;
   bool finished_ = false;
   bool truncated_ = false;
-  bool skipping_ = false;  // a record refused after truncation: its Put*s and End do nothing
   size_t dropped_additional_ = 0;
   // The record being written: where it began (rollback point) and where its rdata begins.
   bool in_record_ = false;
