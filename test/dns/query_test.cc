@@ -61,7 +61,8 @@ TEST_CASE("ParseQuery reads dig's query: name, type, EDNS size and options") {
   REQUIRE(ParseQuery(CaptureQuery("dnssec_ok"), &d) == ParseError::kOk);
   CHECK(d.edns.dnssec_ok());
   Query p;
-  REQUIRE(ParseQuery(CaptureQuery("nsid_padding"), &p) == ParseError::kOk);
+  const Bytes nsid_query = CaptureQuery("nsid_padding");  // p.edns.options point into it
+  REQUIRE(ParseQuery(nsid_query, &p) == ParseError::kOk);
   OptionReader po(p.edns.options);
   bool nsid = false, padding = false;
   while (po.Next(&code, &data)) {
