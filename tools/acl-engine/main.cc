@@ -23,7 +23,8 @@
 ABSL_FLAG(std::string, policy, "",
           "the policy file (HuJSON: JSON with comments and trailing commas)");
 ABSL_FLAG(std::string, nodes, "",
-          "the node list, a JSON list of {\"name\", \"user\", \"tags\", \"ips\", \"routes\"} "
+          "the node list, a JSON list of {\"name\", \"user\", \"tags\", \"ips\", \"routes\", "
+          "\"advertised\", \"id\"} "
           "(optional: without it, users and tags are judged by identity alone)");
 ABSL_FLAG(std::string, query, "",
           "a question \"SRC -> DST:PORT[/PROTO]\" (repeat the flag for several): SRC a login, a "
@@ -39,7 +40,7 @@ namespace {
 using namespace meshvpn::acl;
 
 constexpr char kUsage[] =
-    "acl-engine: decide who may reach what under a tailnet policy file.\n\n"
+    "decide who may reach what under a tailnet policy file.\n\n"
     "  acl-engine --policy policy.hujson --nodes nodes.json \\\n"
     "             --query \"alice@example.com -> dev-server-1:22\" [--query ...] [--explain]\n"
     "  acl-engine --policy policy.hujson [--nodes nodes.json] --test\n\n"
@@ -80,7 +81,8 @@ int Fail(const std::string& what) {
 }
 
 std::string Arrowed(const Query& q) {
-  std::string text = absl::StrCat(q.src, " → ", q.dst, ":", q.port);
+  const bool v6 = q.dst.find(':') != std::string::npos;
+  std::string text = absl::StrCat(q.src, " → ", v6 ? "[" : "", q.dst, v6 ? "]" : "", ":", q.port);
   if (q.protocol != ProtocolSet::kTcp) {
     absl::StrAppend(&text, "/", ProtocolSet::Of({q.protocol}).ToString());
   }

@@ -87,6 +87,7 @@ absl::StatusOr<Inventory> ParseInventory(std::string_view json) {
   std::vector<InventoryNode> nodes;
   std::set<std::string> names;
   std::set<Address> addresses;
+  std::set<uint64_t> ids;
   for (size_t i = 0; i < root->elements().size(); ++i) {
     const JsonValue& v = root->elements()[i];
     if (!v.is_object()) return NodeError(i, v, "want an object");
@@ -125,7 +126,9 @@ absl::StatusOr<Inventory> ParseInventory(std::string_view json) {
           }
         }
       } else if (key == "id") {
-        if (!value.is_number() || value.number_value() < 1) {
+        if (!value.is_number() || value.number_value() < 1 || value.number_value() > 1e15 ||
+            value.number_value() !=
+                static_cast<double>(static_cast<uint64_t>(value.number_value()))) {
           return NodeError(i, value, "id: want a positive integer");
         }
         node.id = static_cast<uint64_t>(value.number_value());
@@ -136,6 +139,10 @@ absl::StatusOr<Inventory> ParseInventory(std::string_view json) {
       }
     }
     if (node.name.empty()) return NodeError(i, v, "missing \"name\"");
+    if (node.ips.empty()) return NodeError(i, v, "missing \"ips\" (a node has an address)");
+    if (!ids.insert(node.id).second) {
+      return NodeError(i, v, absl::StrCat("two nodes have the id ", node.id));
+    }
     if (node.user.empty() && node.tags.empty()) {
       return NodeError(i, v, "a node needs a \"user\" or \"tags\"");
     }

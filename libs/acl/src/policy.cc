@@ -68,8 +68,8 @@ absl::StatusOr<uint8_t> ParseProtocol(std::string_view text) {
   }
   unsigned value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (!text.empty() && text.size() <= 3 && ec == std::errc() && end == text.data() + text.size() &&
-      value <= 255) {
+  if (!text.empty() && text.size() <= 3 && (text.size() == 1 || text[0] != '0') &&
+      ec == std::errc() && end == text.data() + text.size() && value <= 255) {
     return static_cast<uint8_t>(value);
   }
   return absl::InvalidArgumentError(

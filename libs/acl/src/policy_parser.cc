@@ -566,6 +566,13 @@ class PolicyReader {
       if (!Expect(*src, JsonValue::Kind::kString, path + ".src")) continue;
       std::optional<Selector> s = Sel(*src, SelectorPlace::kSrc, path + ".src");
       if (!s) continue;
+      if (s->kind == Selector::Kind::kAny || s->kind == Selector::Kind::kAllAddresses ||
+          s->kind == Selector::Kind::kAutogroupRole) {
+        Issue(path + ".src", src->position(),
+              absl::StrCat("a test's source is one user, group, tag, host or IP, not \"", s->text,
+                           "\""));
+        continue;
+      }
       test.src = *s;
       if (const JsonValue* proto = Get(f, "proto")) {
         if (auto p = Proto(*proto, path + ".proto")) test.protocol = p->ToVector().front();

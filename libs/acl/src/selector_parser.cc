@@ -96,12 +96,9 @@ bool IsTagName(std::string_view text) {
 
 bool UserMatches(std::string_view selector, std::string_view login) {
   if (selector == login) return true;
-  // Headscale's "alice@" names the user "alice" (and, here, any login starting "alice@").
-  if (!selector.empty() && selector.back() == '@') {
-    return login == selector.substr(0, selector.size() - 1) ||
-           std::string_view(login).starts_with(selector);
-  }
-  return false;
+  // Headscale's "alice@" names the user whose login is "alice" (a name without a domain).
+  return !selector.empty() && selector.back() == '@' &&
+         login == selector.substr(0, selector.size() - 1);
 }
 
 absl::StatusOr<Selector> ParseSelector(std::string_view text, SelectorPlace place,

@@ -22,7 +22,7 @@ struct Selector {
     kAny,                // "*": as a source, the tailnet's addresses and approved subnet
                          // routes; as a destination, any address
     kAllAddresses,       // "autogroup:danger-all" (source only): any address at all
-    kUser,               // "alice@example.com"; "alice@" (Headscale) also matches "alice"
+    kUser,               // "alice@example.com"; "alice@" (Headscale) names the login "alice"
     kGroup,              // "group:devs"
     kTag,                // "tag:prod"
     kHost,               // a name from `hosts`, resolved to `prefix`
@@ -68,7 +68,8 @@ class ProtocolSet {
   bool AnyWithPorts() const { return Has(kTcp) || Has(kUdp) || Has(kSctp); }
   // The numbers in ascending order.
   std::vector<uint8_t> ToVector() const;
-  // "tcp, udp, icmp, ipv6-icmp" by name where one is known, else the number; "any" for All().
+  // "icmp, tcp, udp, ipv6-icmp" (ascending numbers) by name where one is known, else the
+  // number; "any" for All().
   std::string ToString() const;
 
   friend bool operator==(const ProtocolSet&, const ProtocolSet&) = default;

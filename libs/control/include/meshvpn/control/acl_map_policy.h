@@ -18,7 +18,7 @@ namespace meshvpn::control {
 class AclMapPolicy final : public MapPolicy {
  public:
   // `user_names`: user id -> name. In the policy a user is written by its name as the login,
-  // Headscale's way: "alice@" (or exactly "alice") names the user "alice".
+  // Headscale's way: "alice@" names the user "alice".
   static std::unique_ptr<AclMapPolicy> Build(
       std::shared_ptr<const acl::Policy> policy, const std::vector<v1::Node>& nodes,
       const absl::flat_hash_map<uint64_t, std::string>& user_names);
