@@ -217,8 +217,10 @@ void MapBuilder::SetPolicy(const MapPolicy* next) {
   const MapPolicy* before = policy_;
   policy_ = next;
   ++stats_.policy_changes;
-  for (auto& [id, s] : sessions_) {
-    if (s->needs_full) continue;  // a full map is on its way anyway
+  for (auto& session_entry : sessions_) {
+    const uint64_t id = session_entry.first;
+    auto& s = session_entry.second;  // not a structured binding: lambdas below capture it
+    if (s->needs_full) continue;     // a full map is on its way anyway
     auto v = nodes_.find(id);
     if (v == nodes_.end() || v->second->expired) continue;
     const Entry& viewer = *v->second;
