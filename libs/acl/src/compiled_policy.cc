@@ -268,14 +268,26 @@ CompiledPolicy CompiledPolicy::Compile(const Policy& policy, const Inventory& in
       }
     }
     for (const Selector& s : rule.visibility_only) {
+      if (s.kind == K::kAutogroupSelf) {
+        // A grant with only "app" to autogroup:self: each source user's devices see each other.
+        reach.has_self = true;
+        for (int i : direct) c.nodes_[i].sends_to_own |= c.nodes_[i].owned;
+        continue;
+      }
       for (int i : reached_by(s)) reach.receivers.push_back(i);
     }
     SortUnique(reach.receivers);
     for (int i : reach.senders) c.nodes_[i].send_rules.push_back(static_cast<int>(r));
     for (int i : reach.receivers) c.nodes_[i].receive_rules.push_back(static_cast<int>(r));
   }
-  for (NodeState& s : c.nodes_) s.filter = PacketFilter::Build(s.entries);
+  c.filters_ = std::make_unique<LazyFilter[]>(nodes.size());
   return c;
+}
+
+const PacketFilter& CompiledPolicy::filter(int node) const {
+  LazyFilter& f = filters_[static_cast<size_t>(node)];
+  std::call_once(f.built, [&] { f.filter = PacketFilter::Build(nodes_[node].entries); });
+  return f.filter;
 }
 
 bool CompiledPolicy::MaySend(int from, int to) const {

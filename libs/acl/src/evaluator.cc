@@ -162,6 +162,10 @@ bool Evaluator::DestinationMatches(const Selector& s, const Principal& src,
   }
 }
 
+bool Evaluator::Admits(const Target& t, uint8_t protocol, uint16_t port) {
+  return ProtocolMatches(t, protocol) && PortMatches(t, protocol, port);
+}
+
 Decision Evaluator::Decide(const Flow& flow) const {
   Decision d;
   for (const Rule& rule : policy_.rules) {
@@ -174,7 +178,7 @@ Decision Evaluator::Decide(const Flow& flow) const {
     }
     if (source == nullptr) continue;
     for (const Target& t : rule.targets) {
-      if (!ProtocolMatches(t, flow.protocol) || !PortMatches(t, flow.protocol, flow.port)) continue;
+      if (!Admits(t, flow.protocol, flow.port)) continue;
       if (!DestinationMatches(t.selector, flow.src, flow.dst)) continue;
       d.matches.push_back({&rule, &t, source});
       break;

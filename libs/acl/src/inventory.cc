@@ -2,6 +2,7 @@
 #include "meshvpn/acl/inventory.h"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -126,12 +127,16 @@ absl::StatusOr<Inventory> ParseInventory(std::string_view json) {
           }
         }
       } else if (key == "id") {
-        if (!value.is_number() || value.number_value() < 1 || value.number_value() > 1e15 ||
-            value.number_value() !=
-                static_cast<double>(static_cast<uint64_t>(value.number_value()))) {
-          return NodeError(i, value, "id: want a positive integer");
+        // From the number's text: its double may be out of uint64_t's range (1e300), or not
+        // whole (1.5), and neither may be cast.
+        const std::string& text = value.text();
+        uint64_t id = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+        if (!value.is_number() || ec != std::errc() || end != text.data() + text.size() ||
+            id == 0) {
+          return NodeError(i, value, "id: want a positive integer (at most 2^64-1)");
         }
-        node.id = static_cast<uint64_t>(value.number_value());
+        node.id = id;
       } else {
         return NodeError(i, value,
                          absl::StrCat("unknown field \"", key,
@@ -141,7 +146,9 @@ absl::StatusOr<Inventory> ParseInventory(std::string_view json) {
     if (node.name.empty()) return NodeError(i, v, "missing \"name\"");
     if (node.ips.empty()) return NodeError(i, v, "missing \"ips\" (a node has an address)");
     if (!ids.insert(node.id).second) {
-      return NodeError(i, v, absl::StrCat("two nodes have the id ", node.id));
+      return NodeError(i, v,
+                       absl::StrCat("two nodes have id ", node.id,
+                                    " (a node without \"id\" has its position, from 1)"));
     }
     if (node.user.empty() && node.tags.empty()) {
       return NodeError(i, v, "a node needs a \"user\" or \"tags\"");

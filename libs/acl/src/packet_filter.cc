@@ -11,7 +11,84 @@ bool IsIcmp(uint8_t protocol) {
   return protocol == ProtocolSet::kIcmp || protocol == ProtocolSet::kIcmpV6;
 }
 
+template <typename T>
+const std::vector<Interval<T>>& IntervalsOf(const AddressSet& set);
+template <>
+const std::vector<Interval<uint32_t>>& IntervalsOf(const AddressSet& set) {
+  return set.v4();
+}
+template <>
+const std::vector<Interval<Uint128>>& IntervalsOf(const AddressSet& set) {
+  return set.v6();
+}
+
 }  // namespace
+
+template <typename T>
+void PacketFilter::DestinationIndex<T>::Build(const std::vector<Group>& groups) {
+  // A sweep over the groups' interval edges: +g where one starts, -g just past where it ends.
+  struct Edge {
+    T at;
+    bool past_end;  // at == last + 1 of an interval (never for one ending at the family's end)
+    uint32_t group;
+  };
+  std::vector<Edge> edges;
+  for (uint32_t g = 0; g < groups.size(); ++g) {
+    for (const Interval<T>& iv : IntervalsOf<T>(groups[g].dst)) {
+      edges.push_back({iv.first, false, g});
+      if (iv.last != static_cast<T>(~T{0})) edges.push_back({static_cast<T>(iv.last + 1), true, g});
+    }
+  }
+  if (edges.empty()) return;
+  std::sort(edges.begin(), edges.end(), [](const Edge& x, const Edge& y) { return x.at < y.at; });
+  std::vector<uint32_t> holding;  // the groups holding the current run, ascending
+  size_t i = 0;
+  auto apply_edges_at = [&](T at) {
+    for (; i < edges.size() && edges[i].at == at; ++i) {
+      const auto pos = std::lower_bound(holding.begin(), holding.end(), edges[i].group);
+      if (edges[i].past_end) {
+        holding.erase(pos);  // a set's intervals are disjoint and never adjacent: it is there
+      } else {
+        holding.insert(pos, edges[i].group);
+      }
+    }
+  };
+  auto add_run = [&](T start) {  // a run that holds the same groups as the one before joins it
+    const uint32_t begin = run_ends.empty() ? 0 : run_ends.back();
+    if (!run_ends.empty()) {
+      const uint32_t prev_begin = run_ends.size() == 1 ? 0 : run_ends[run_ends.size() - 2];
+      if (begin - prev_begin == holding.size() &&
+          std::equal(holding.begin(), holding.end(), group_ids.begin() + prev_begin)) {
+        return;
+      }
+    }
+    run_starts.push_back(start);
+    group_ids.insert(group_ids.end(), holding.begin(), holding.end());
+    run_ends.push_back(static_cast<uint32_t>(group_ids.size()));
+  };
+  T start = 0;
+  apply_edges_at(0);
+  while (i < edges.size()) {
+    const T at = edges[i].at;
+    add_run(start);  // [start, at) holds `holding`
+    apply_edges_at(at);
+    start = at;
+  }
+  add_run(start);  // to the family's last address
+}
+
+template <typename T>
+void PacketFilter::DestinationIndex<T>::Find(T value, const uint32_t** first,
+                                             const uint32_t** last) const {
+  *first = *last = group_ids.data();
+  if (run_starts.empty()) return;
+  const size_t r =
+      static_cast<size_t>(std::upper_bound(run_starts.begin(), run_starts.end(), value) -
+                          run_starts.begin()) -
+      1;
+  *first = group_ids.data() + (r == 0 ? 0 : run_ends[r - 1]);
+  *last = group_ids.data() + run_ends[r];
+}
 
 PacketFilter PacketFilter::Build(const std::vector<FilterEntry>& entries) {
   PacketFilter f;
@@ -108,13 +185,29 @@ PacketFilter PacketFilter::Build(const std::vector<FilterEntry>& entries) {
       group.class_of[protocol] = it->second;
     }
   }
+  f.v4_index_.Build(f.groups_);
+  f.v6_index_.Build(f.groups_);
   return f;
+}
+
+size_t PacketFilter::interval_count() const {
+  size_t n = 0;
+  for (const Group& g : groups_) n += g.dst.interval_count();
+  for (const AddressSet& s : sets_) n += s.interval_count();
+  return n;
 }
 
 bool PacketFilter::Allows(const Address& src, const Address& dst, uint8_t protocol,
                           uint16_t port) const {
-  for (const Group& g : groups_) {
-    if (!g.dst.Contains(dst)) continue;
+  const uint32_t* first;
+  const uint32_t* last;
+  if (dst.is_v4()) {
+    v4_index_.Find(static_cast<uint32_t>(dst.value), &first, &last);
+  } else {
+    v6_index_.Find(dst.value, &first, &last);
+  }
+  for (const uint32_t* id = first; id != last; ++id) {
+    const Group& g = groups_[*id];
     if (IsIcmp(protocol)) {
       if (g.any_protocol_set != kNoSet && sets_[g.any_protocol_set].Contains(src)) return true;
       continue;

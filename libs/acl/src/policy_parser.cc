@@ -285,9 +285,13 @@ class PolicyReader {
 
   // autogroup:self narrows the sources to the destination's own user, so they must be users.
   void CheckSelfSources(const Rule& rule, bool star_allowed, const std::string& path) {
-    const bool has_self = std::any_of(
-        rule.targets.begin(), rule.targets.end(),
-        [](const Target& t) { return t.selector.kind == Selector::Kind::kAutogroupSelf; });
+    // A grant with only "app" has its destinations in visibility_only.
+    const bool has_self =
+        std::any_of(
+            rule.targets.begin(), rule.targets.end(),
+            [](const Target& t) { return t.selector.kind == Selector::Kind::kAutogroupSelf; }) ||
+        std::any_of(rule.visibility_only.begin(), rule.visibility_only.end(),
+                    [](const Selector& s) { return s.kind == Selector::Kind::kAutogroupSelf; });
     if (!has_self) return;
     for (const Selector& s : rule.src) {
       using K = Selector::Kind;

@@ -3,6 +3,7 @@
 #include "meshvpn/acl/policy_tests.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -75,11 +76,67 @@ std::vector<Principal> Principals(const Selector& s, const Policy& policy,
   return out;
 }
 
-std::string Describe(const Decision& d) {
-  std::vector<std::string> labels;
-  for (const RuleMatch& m : d.matches) labels.push_back(m.rule->Label());
-  return absl::StrJoin(labels, ", ");
-}
+// One test destination's question asked of each source in turn: which rules let the source reach
+// any of `dsts` on `port` over any of `protocols` (what Evaluator::Decide answers flow by flow).
+// Whether a target that is not autogroup:self holds one of the destinations does not depend on
+// the source, so it is found once here: a test between two groups then costs members + members
+// rule walks rather than members × members (a 3 KB policy of such tests took minutes).
+class Reach {
+ public:
+  Reach(const Policy& policy, const Evaluator& evaluator, std::vector<Principal> dsts,
+        const std::vector<uint8_t>& protocols, uint16_t port)
+      : policy_(policy), evaluator_(evaluator), dsts_(std::move(dsts)) {
+    const Principal nobody;  // non-self destinations do not look at the source
+    for (const Rule& rule : policy.rules) {
+      RuleReach r;
+      for (const Target& t : rule.targets) {
+        const bool admits = std::any_of(protocols.begin(), protocols.end(),
+                                        [&](uint8_t p) { return Evaluator::Admits(t, p, port); });
+        if (!admits) continue;
+        if (t.selector.kind == K::kAutogroupSelf) {
+          r.self = true;
+        } else if (!r.any) {
+          r.any = std::any_of(dsts_.begin(), dsts_.end(), [&](const Principal& d) {
+            return evaluator.DestinationMatches(t.selector, nobody, d);
+          });
+        }
+      }
+      rules_.push_back(r);
+    }
+  }
+
+  // The rules (their labels, in policy order) that let `src` reach one of the destinations.
+  std::vector<std::string> RulesFor(const Principal& src) const {
+    std::vector<std::string> out;
+    Selector self;
+    self.kind = K::kAutogroupSelf;
+    for (size_t i = 0; i < rules_.size(); ++i) {
+      const RuleReach& r = rules_[i];
+      if (!r.any && !r.self) continue;
+      const Rule& rule = policy_.rules[i];
+      if (std::none_of(rule.src.begin(), rule.src.end(),
+                       [&](const Selector& s) { return evaluator_.SourceMatches(s, src); })) {
+        continue;
+      }
+      if (r.any || std::any_of(dsts_.begin(), dsts_.end(), [&](const Principal& d) {
+            return evaluator_.DestinationMatches(self, src, d);
+          })) {
+        out.push_back(rule.Label());
+      }
+    }
+    return out;
+  }
+
+ private:
+  struct RuleReach {
+    bool any = false;   // a target (not autogroup:self) admits and holds a destination
+    bool self = false;  // an autogroup:self target admits
+  };
+  const Policy& policy_;
+  const Evaluator& evaluator_;
+  std::vector<Principal> dsts_;
+  std::vector<RuleReach> rules_;
+};
 
 bool SshUserAllowed(const SshRule& rule, const std::string& login, const Principal& src) {
   for (const std::string& u : rule.users) {
@@ -120,23 +177,23 @@ std::vector<TestOutcome> RunPolicyTests(const Policy& policy, const Inventory& i
         if (test.protocol) protocols = {*test.protocol};
         bool all_allowed = true, none_allowed = true;
         std::string why;
+        // autogroup:self stands for each source's own user, so its question differs per source.
+        const bool per_source = d.host.kind == K::kAutogroupSelf;
+        std::optional<Reach> shared;
+        if (!per_source) {
+          shared.emplace(policy, evaluator, Principals(d.host, policy, inventory, true), protocols,
+                         d.port);
+        }
         for (const Principal& src : sources) {
-          std::vector<Principal> dsts;
-          if (d.host.kind == K::kAutogroupSelf) {
+          std::optional<Reach> own;
+          if (per_source) {
+            std::vector<Principal> dsts;
             if (!src.tagged() && !src.user.empty()) dsts.push_back(Principal::OfUser(src.user));
-          } else {
-            dsts = Principals(d.host, policy, inventory, true);
+            own.emplace(policy, evaluator, std::move(dsts), protocols, d.port);
           }
-          bool allowed = false;
-          for (const Principal& dst : dsts) {
-            for (uint8_t p : protocols) {
-              const Decision dec = evaluator.Decide({src, dst, p, d.port});
-              if (dec.allowed) {
-                allowed = true;
-                why = absl::StrCat("allowed by ", Describe(dec));
-              }
-            }
-          }
+          const std::vector<std::string> rules = (per_source ? *own : *shared).RulesFor(src);
+          const bool allowed = !rules.empty();
+          if (allowed) why = absl::StrCat("allowed by ", absl::StrJoin(rules, ", "));
           all_allowed &= allowed;
           none_allowed &= !allowed;
         }
@@ -155,6 +212,46 @@ std::vector<TestOutcome> RunPolicyTests(const Policy& policy, const Inventory& i
     const SshTest& test = policy.ssh_tests[i];
     const std::vector<Principal> sources = Principals(test.src, policy, inventory, false);
     for (const Selector& dst_selector : test.dst) {
+      // Which ssh rules give each source the destination, for any login: found once per source
+      // (not once per login and source), and the destinations a rule names other than through
+      // autogroup:self once for all sources.
+      const bool self_dst = dst_selector.kind == K::kAutogroupSelf;
+      const std::vector<Principal> shared_dsts =
+          self_dst ? std::vector<Principal>{} : Principals(dst_selector, policy, inventory, false);
+      const Principal nobody;
+      std::vector<bool> shared_reach;  // per ssh rule: a non-self dst holds a shared destination
+      for (const SshRule& rule : policy.ssh) {
+        shared_reach.push_back(
+            std::any_of(shared_dsts.begin(), shared_dsts.end(), [&](const Principal& d) {
+              return std::any_of(rule.dst.begin(), rule.dst.end(), [&](const Selector& s) {
+                return s.kind != K::kAutogroupSelf && evaluator.DestinationMatches(s, nobody, d);
+              });
+            }));
+      }
+      std::vector<std::vector<bool>> gives(sources.size());  // [source][ssh rule]
+      for (size_t k = 0; k < sources.size(); ++k) {
+        const Principal& src = sources[k];
+        const std::vector<Principal> own_dsts =
+            self_dst ? std::vector<Principal>{Principal::OfUser(src.user)}
+                     : std::vector<Principal>{};
+        const std::vector<Principal>& dsts = self_dst ? own_dsts : shared_dsts;
+        for (size_t r = 0; r < policy.ssh.size(); ++r) {
+          const SshRule& rule = policy.ssh[r];
+          const bool src_ok = std::any_of(rule.src.begin(), rule.src.end(), [&](const Selector& s) {
+            return evaluator.SourceMatches(s, src);
+          });
+          const bool dst_ok =
+              src_ok &&
+              ((!self_dst && shared_reach[r]) ||
+               std::any_of(dsts.begin(), dsts.end(), [&](const Principal& d) {
+                 return std::any_of(rule.dst.begin(), rule.dst.end(), [&](const Selector& s) {
+                   return (self_dst || s.kind == K::kAutogroupSelf) &&
+                          evaluator.DestinationMatches(s, src, d);
+                 });
+               }));
+          gives[k].push_back(dst_ok);
+        }
+      }
       for (const auto& [logins, want] :
            {std::pair{&test.accept, "accept"}, std::pair{&test.check, "check"},
             std::pair{&test.deny, "deny"}}) {
@@ -167,21 +264,12 @@ std::vector<TestOutcome> RunPolicyTests(const Policy& policy, const Inventory& i
                         false,
                         ""};
           bool all = !sources.empty(), none = true;
-          for (const Principal& src : sources) {
-            std::vector<Principal> dsts = dst_selector.kind == K::kAutogroupSelf
-                                              ? std::vector<Principal>{Principal::OfUser(src.user)}
-                                              : Principals(dst_selector, policy, inventory, false);
+          for (size_t k = 0; k < sources.size(); ++k) {
+            const Principal& src = sources[k];
             bool accepted = false, checked = false;
-            for (const SshRule& rule : policy.ssh) {
-              const bool src_ok =
-                  std::any_of(rule.src.begin(), rule.src.end(),
-                              [&](const Selector& s) { return evaluator.SourceMatches(s, src); });
-              const bool dst_ok = std::any_of(dsts.begin(), dsts.end(), [&](const Principal& d) {
-                return std::any_of(rule.dst.begin(), rule.dst.end(), [&](const Selector& s) {
-                  return evaluator.DestinationMatches(s, src, d);
-                });
-              });
-              if (!src_ok || !dst_ok || !SshUserAllowed(rule, login, src)) continue;
+            for (size_t r = 0; r < policy.ssh.size(); ++r) {
+              const SshRule& rule = policy.ssh[r];
+              if (!gives[k][r] || !SshUserAllowed(rule, login, src)) continue;
               (rule.action == "check" ? checked : accepted) = true;
             }
             const bool ok = std::string(want) == "check" ? checked : (accepted || checked);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -20,9 +21,12 @@ class CompiledPolicy {
   static CompiledPolicy Compile(const Policy& policy, const Inventory& inventory);
 
   size_t node_count() const { return nodes_.size(); }
-  // What may reach node `node`, readable (rules in policy order), and its matcher.
+  // What may reach node `node`, readable (rules in policy order), and its matcher. The matcher is
+  // built from the entries on first use, once (callers on several threads wait for the one that
+  // builds it): the control plane sends entries and never matches packets, and every node's
+  // matcher at once would be gigabytes at 10,000 nodes (each holds the unions of its sources).
   const std::vector<FilterEntry>& entries(int node) const { return nodes_[node].entries; }
-  const PacketFilter& filter(int node) const { return nodes_[node].filter; }
+  const PacketFilter& filter(int node) const;
 
   // Whether `viewer` must have `peer` in its map: either may send to the other.
   bool CanSee(int viewer, int peer) const;
@@ -38,7 +42,6 @@ class CompiledPolicy {
   };
   struct NodeState {
     std::vector<FilterEntry> entries;
-    PacketFilter filter;
     std::vector<int> send_rules;     // sorted rule indices where the node is a sender
     std::vector<int> receive_rules;  // sorted rule indices where the node is a receiver
     bool sends_to_own = false;       // a source of an autogroup:self rule
@@ -47,8 +50,14 @@ class CompiledPolicy {
   };
   bool MaySend(int from, int to) const;
 
+  struct LazyFilter {
+    std::once_flag built;
+    PacketFilter filter;
+  };
+
   std::vector<RuleReach> rules_;
   std::vector<NodeState> nodes_;
+  std::unique_ptr<LazyFilter[]> filters_;     // one per node, built by filter()
   std::vector<std::vector<int>> user_nodes_;  // user index -> its untagged nodes
 };
 

@@ -84,6 +84,9 @@ class Evaluator {
 
   bool SourceMatches(const Selector& s, const Principal& src) const;
   bool DestinationMatches(const Selector& s, const Principal& src, const Principal& dst) const;
+  // Whether target `t` lets `protocol` through on `port`, whatever the addresses (Tailscale's
+  // rule: ICMP always, TCP, UDP and SCTP on a port of `t`, other protocols of `t` on all ports).
+  static bool Admits(const Target& t, uint8_t protocol, uint16_t port);
 
  private:
   bool MaySend(const InventoryNode& from, const InventoryNode& to) const;
