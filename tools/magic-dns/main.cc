@@ -18,8 +18,8 @@
 #include "common/tool_metrics.h"
 #include "meshvpn/base/uv_handle.h"
 #include "meshvpn/base/uv_loop.h"
-#include "meshvpn/dns/uv_server_metrics.h"
 #include "meshvpn/dns/uv_server.h"
+#include "meshvpn/dns/uv_server_metrics.h"
 #include "query_printer.h"
 
 ABSL_FLAG(std::string, tailnet, "", "the tailnet domain: NAME.DOMAIN is answered here (required)");
