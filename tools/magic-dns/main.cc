@@ -150,7 +150,9 @@ void PrintStatistics(const dns::UvDnsServer& s) {
   std::printf("Statistics:\n");
   std::printf("  Queries: %llu UDP, %llu TCP\n", static_cast<unsigned long long>(c.udp_queries),
               static_cast<unsigned long long>(c.tcp_queries));
+  // Outcomes that happened (the full list, zeros included, is in --metrics-listen).
   for (size_t i = 0; i < c.outcomes.size(); ++i) {
+    if (c.outcomes[i] == 0) continue;
     std::printf("  %s: %llu\n", std::string(dns::ToString(static_cast<dns::Outcome>(i))).c_str(),
                 static_cast<unsigned long long>(c.outcomes[i]));
   }
