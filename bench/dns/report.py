@@ -59,7 +59,7 @@ def gen(out_dir, n, seed):
             f.write(f"missing{rng.randrange(1000000):06d}.{DOMAIN} {'A' if rng.random() < 0.8 else 'AAAA'}\n")
     mid = nodes[(n - 1) // 2]
     with open(os.path.join(out_dir, "samples.txt"), "w") as f:  # NAME A AAAA, checked with dig
-        for name, v4, v6 in {nodes[0], mid, nodes[-1]}:
+        for name, v4, v6 in dict.fromkeys([nodes[0], mid, nodes[-1]]):
             f.write(f"{name}.{DOMAIN} {v4} {v6}\n")
 
 

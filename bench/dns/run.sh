@@ -236,7 +236,7 @@ measure() {  # measure SERVER PORT PASS QUERYFILE
   t1=$(date +%s.%N)
   k1=$(python3 "$here/report.py" ticks "$spid")
   kill -0 "$spid" 2>/dev/null || { echo "$1 exited during the run; its log:" >&2; cat "$work/$1.log" >&2; return 1; }
-  grep -E '^ *(Queries (sent|completed|lost|per second)|Response codes):' "$out" | sed 's/^ */    /' >&2
+  grep -E '^ *(Queries (sent|completed|lost|per second)|Response codes):' "$out" | sed 's/^ */    /' >&2 || true
   parsed=$(python3 "$here/report.py" parse "$out")
   rm -f "$out"
   printf '{"kind":"pass","server":"%s","pass":"%s","port":%s,"ticks_before":%s,"ticks_after":%s,"hz":%s,"wall_s":%s,"dnsperf":%s}\n' \
@@ -252,9 +252,9 @@ version_of() {
       type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || true)
       rev=$(git -C "${src:-.}" log -1 --format='%h %cd' --date=short 2>/dev/null || true)
       echo "meshvpn ${rev:-unknown revision}, ${type:-unknown} build" ;;
-    nsd) "$NSD" -v 2>&1 | head -1 ;;
-    unbound) echo "unbound $("$UNBOUND" -V 2>&1 | head -1)" ;;
-    dnsmasq) "$DNSMASQ" -v 2>&1 | head -1 | sed 's/  Copyright.*//' ;;
+    nsd) "$NSD" -v 2>&1 | sed -n 1p ;;
+    unbound) echo "unbound $("$UNBOUND" -V 2>&1 | sed -n 1p)" ;;
+    dnsmasq) "$DNSMASQ" -v 2>&1 | sed -n '1s/  Copyright.*//p' ;;
   esac
 }
 
@@ -262,8 +262,8 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "load average: $load_before; $NODES nodes, ${SECONDS_PER} s per server, dnsperf -c $CLIENTS -q $OUTSTANDING" >&2
 meta=(kind=meta nodes="$NODES" seconds="$SECONDS_PER" clients="$CLIENTS" outstanding="$OUTSTANDING"
   edns="$EDNS" server_cpu="$SERVER_CPU" client_cpu="$CLIENT_CPU" date="$(date -u '+%Y-%m-%d %H:%M UTC')"
-  machine="$(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(uname -sr)"
-  load_before="$load_before" version.dnsperf="dnsperf $(dnsperf -h 2>&1 | sed -n 's/^Version //p' | head -1)")
+  machine="$(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | sed -n 1p), $(uname -sr)"
+  load_before="$load_before" version.dnsperf="dnsperf $(dnsperf -h 2>&1 | sed -n 's/^Version //p')")
 port=$BASE_PORT
 for s in "${server_list[@]}"; do
   port=$((port + 1))
@@ -283,6 +283,9 @@ for s in "${server_list[@]}"; do
     measure "$s" "$port" nxdomain "$work/queries-nx.txt"
   fi
   stop_server
+  if [[ $s == magic-dns ]]; then  # its own counters, printed on SIGTERM
+    sed -n '/^Statistics:/,$p' "$work/magic-dns.log" | sed 's/^/    /' >&2
+  fi
 done
 meta+=(load_after="$(cut -d' ' -f1-3 /proc/loadavg)")
 python3 "$here/report.py" kv2json "${meta[@]}" >>"$RESULTS"
