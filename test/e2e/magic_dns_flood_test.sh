@@ -104,7 +104,7 @@ while kill -0 "$PID_FLOOD" 2>/dev/null; do
   mode=+notcp
   ((i % 2 == 0)) && mode=+tcp
   ok=0
-  for attempt in 1 2 3; do
+  for _ in 1 2 3; do
     out=$(legit "$mode" laptop.example.com) || true
     if [[ $out == 100.100.1.1 ]]; then ok=1; break; fi
     retried=$((retried + 1))
