@@ -69,7 +69,9 @@ records file:
   db.corp. 10.0.0.5                # absolute: an extra record
 
 SIGHUP re-reads the records file (a bad file is refused and the old records stay).
-Ctrl-C or SIGTERM prints the statistics and exits 0. Exit 2 on bad flags or records.
+Ctrl-C or SIGTERM prints the statistics and exits 0. Exit 2 on a bad records file or
+a flag value magic-dns checks (-tailnet, --listen, -upstream, --split, --allow); exit 1
+when the flag parser refuses the command line (an unknown flag, a number that is not one).
 
 Flags:)";
 
