@@ -16,6 +16,7 @@
 #
 #   magic_dns_flood_test.sh BUILD_DIR    (no root needed; exits 77 without dig/dnsmasq)
 source "$(dirname "$0")/lib/netns.sh"
+source "$(dirname "$0")/lib/ports.sh"
 BUILD=${1:?usage: $0 BUILD_DIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
 MAGIC=$BUILD/tools/magic-dns/magic-dns
@@ -33,16 +34,6 @@ trap e2e_cleanup EXIT
 trap 'exit 130' INT TERM
 W=$E2E_WORK
 
-free_port() {  # a port free on 127.0.0.1 for both UDP and TCP
-  python3 -c '
-import socket
-while True:
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try: u.bind(("127.0.0.1", p))
-    except OSError: continue
-    print(p); break'
-}
 
 # legit ARGS...: dig from 127.0.0.1, one attempt of 1 s; prints the +short answer.
 legit() { dig @127.0.0.1 -p "$P" -b 127.0.0.1 +time=1 +tries=1 +short "$@" 2>&1; }

@@ -19,6 +19,7 @@
 #
 #   magic_dns_test.sh BUILD_DIR          (no root needed; exits 77 without dig/unbound/dnsmasq)
 source "$(dirname "$0")/lib/netns.sh"
+source "$(dirname "$0")/lib/ports.sh"
 BUILD=${1:?usage: $0 BUILD_DIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
 MAGIC=$BUILD/tools/magic-dns/magic-dns
@@ -33,17 +34,6 @@ trap e2e_cleanup EXIT
 trap 'exit 130' INT TERM
 W=$E2E_WORK
 
-# free_port: a port free on 127.0.0.1 for both UDP and TCP.
-free_port() {
-  python3 -c '
-import socket
-while True:
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try: u.bind(("127.0.0.1", p))
-    except OSError: continue
-    print(p); break'
-}
 
 # bg NAME CMD...: runs CMD in the background, output to $W/NAME.log; pid in PID_NAME (killed at exit).
 bg() {

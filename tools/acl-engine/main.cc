@@ -13,6 +13,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/repeated_flag.h"
 #include "common/tool_init.h"
 #include "meshvpn/acl/policy.h"
 #include "meshvpn/acl/policy_tests.h"
@@ -48,24 +49,6 @@ constexpr char kUsage[] =
     "autoApprovers); rules only accept, and whatever no rule accepts is denied.\n"
     "Exit status: 0 all allowed, 1 a query denied, 2 a bad policy/nodes/query or a failing test.";
 
-// Every value of --query in order: absl keeps only the last of a repeated flag.
-std::vector<std::string> AllQueries(int argc, char** argv) {
-  std::vector<std::string> out;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (a == "--") break;
-    for (std::string_view name : {"--query", "-query"}) {
-      if (a == name && i + 1 < argc) {
-        out.emplace_back(argv[++i]);
-      } else if (a.size() > name.size() && a.substr(0, name.size()) == name &&
-                 a[name.size()] == '=') {
-        out.emplace_back(a.substr(name.size() + 1));
-      }
-    }
-  }
-  return out;
-}
-
 bool ReadFile(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
@@ -92,7 +75,7 @@ std::string Arrowed(const Query& q) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::vector<std::string> queries = AllQueries(argc, argv);
+  const std::vector<std::string> queries = meshvpn::tools::RepeatedFlag(argc, argv, "query");
   meshvpn::tools::InitTool(argc, argv, kUsage);
   const bool json = absl::GetFlag(FLAGS_o) == "json";
   if (absl::GetFlag(FLAGS_o) != "text" && !json) return Fail("-o takes text or json");
