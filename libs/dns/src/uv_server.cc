@@ -191,7 +191,7 @@ void UvDnsServer::HandleClientDatagrams(std::span<udp::Datagram> batch) {
   ArmForwarderTimer();
 }
 
-void UvDnsServer::HandleQuery(ByteSpan message, const ClientRef& client, MutableByteSpan out,
+bool UvDnsServer::HandleQuery(ByteSpan message, const ClientRef& client, MutableByteSpan out,
                               size_t* reply_size) {
   *reply_size = 0;
   const MonoTime now = std::chrono::steady_clock::now();
@@ -200,16 +200,17 @@ void UvDnsServer::HandleQuery(ByteSpan message, const ClientRef& client, Mutable
     *reply_size = d.size;
     if (observer_ != nullptr)
       observer_->OnAnswered(query_, client.from, d, ByteSpan(out.data(), d.size));
-    return;
+    return false;
   }
   if (observer_ != nullptr) observer_->OnForwarded(query_, client.from, d.upstream);
   UpstreamSend send;
   size_t servfail = 0;
   if (forwarder_.Begin(query_, message, client, d.upstream, now, &send, out, &servfail)) {
     SendUpstream(send);
-  } else {
-    *reply_size = servfail;
+    return true;
   }
+  *reply_size = servfail;
+  return false;
 }
 
 void UvDnsServer::SendUpstream(const UpstreamSend& s) {
@@ -369,10 +370,10 @@ void UvDnsServer::OnTcpRead(TcpConnection* c, ssize_t n, const uv_buf_t* buf) {
       return;
     }
     size_t reply = 0;
-    const size_t forwarded_before = forwarder_.stats().forwarded;
-    HandleQuery(message, {Transport::kTcp, c->peer, c->id},
-                MutableByteSpan(out_.data() + kFrame, out_.size() - kFrame), &reply);
-    if (forwarder_.stats().forwarded != forwarded_before) ++c->forwarded;
+    if (HandleQuery(message, {Transport::kTcp, c->peer, c->id},
+                    MutableByteSpan(out_.data() + kFrame, out_.size() - kFrame), &reply)) {
+      ++c->forwarded;
+    }
     if (reply > 0) {
       WriteTcp(c, ByteSpan(out_.data() + kFrame, reply));
       if (connections_.find(c->id) == connections_.end()) return;  // closed by WriteTcp

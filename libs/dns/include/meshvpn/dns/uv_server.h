@@ -95,8 +95,9 @@ class UvDnsServer {
   absl::Status Open();
   void HandleClientDatagrams(std::span<udp::Datagram> batch);
   void HandleUpstreamDatagrams(int upstream, std::span<udp::Datagram> batch);
-  // A query from a UDP or TCP client: answers go to `reply`, forwards to the forwarder.
-  void HandleQuery(ByteSpan message, const ClientRef& client, MutableByteSpan out,
+  // A query from a UDP or TCP client: answers go to `reply`, forwards to the forwarder (then it
+  // returns true: the answer comes later, through Deliver).
+  bool HandleQuery(ByteSpan message, const ClientRef& client, MutableByteSpan out,
                    size_t* reply_size);
   void SendUpstream(const UpstreamSend& s);
   void StartUpstreamTcp(const UpstreamSend& s);
